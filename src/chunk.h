@@ -1,0 +1,117 @@
+/*
+ * chunk.h - chunks, the 4 MiB aligned units memory comes in, and the page
+ * descriptors (spans) in their headers.  A process-wide byte map over the
+ * address space says which chunks are libhmm's, so any pointer is checked
+ * in O(1) before its header is touched.
+ *
+ * A chunk's pages are tiled by spans.  The descriptor of a span's first
+ * page (its head) holds its state; the descriptor of its last page points
+ * back at the head (a boundary tag), and so do all pages of a slab, so a
+ * pointer anywhere in a slab finds its slab.  Every other descriptor is
+ * kept at kind NONE, so a pointer into the middle of a large block or a
+ * free span is recognized as invalid.
+ */
+#ifndef HMM_CHUNK_H
+#define HMM_CHUNK_H
+
+#include "internal.h"
+#include "list.h"
+
+typedef struct hmm_heap hmm_heap;
+
+/* A free small block; key marks it free so a double free is caught. */
+typedef struct hmm_block {
+    struct hmm_block *next;
+    uintptr_t key;
+} hmm_block;
+
+enum hmm_span_kind {
+    HMM_SPAN_NONE = 0, /* not a head */
+    HMM_SPAN_FREE,     /* free pages, in a bin of the owning heap */
+    HMM_SPAN_SLAB,     /* small blocks of one size class */
+    HMM_SPAN_LARGE,    /* one block of whole pages */
+    HMM_SPAN_META,     /* the chunk header itself */
+};
+
+enum hmm_span_flags {
+    HMM_SPAN_ZEROED = 1, /* FREE: every page reads as zero */
+    HMM_SPAN_DIRTY = 2,  /* FREE: some page may still be resident */
+    HMM_SPAN_LISTED = 4, /* SLAB: on its heap's list of slabs with free blocks */
+};
+
+typedef struct hmm_span {
+    hmm_block *free;   /* SLAB: free blocks */
+    hmm_list link;     /* FREE: bin list; SLAB: heap's partial list */
+    uint32_t npages;   /* heads: length of the span */
+    uint32_t freed_at; /* FREE: hmm_os_now_ms() when it became free, for purging */
+    uint16_t head_off; /* tails and slab pages: distance back to the head */
+    uint8_t kind;
+    uint8_t flags;
+    uint8_t cls;       /* SLAB: size class */
+    uint8_t pad_;
+    uint16_t used;     /* SLAB: blocks handed out */
+    uint16_t carved;   /* SLAB: blocks carved out of fresh memory so far */
+    uint16_t count;    /* SLAB: blocks the slab holds */
+    uint32_t bsize;    /* SLAB: block size */
+    char pad2_[14];
+} hmm_span;
+
+enum { HMM_CHUNK_NORMAL = 0x484d4d43u, HMM_CHUNK_HUGE = 0x484d4d48u };
+
+typedef struct hmm_chunk {
+    uint32_t magic;       /* HMM_CHUNK_NORMAL or HMM_CHUNK_HUGE */
+    uint32_t free_pages;  /* NORMAL: pages in free spans */
+    hmm_heap *heap;       /* NORMAL: the owning heap; NULL for HUGE */
+    hmm_list link;        /* in the owner's chunk list or the global pool */
+    size_t map_size;      /* HUGE: bytes mapped, header included */
+    size_t offset;        /* HUGE: from the mapping's start to the block */
+    uint64_t released_at; /* in the pool: when it went there */
+    char pad_[8];
+    hmm_span pages[HMM_CHUNK_PAGES];
+} hmm_chunk;
+
+/* Pages at the start of a chunk that hold its header. */
+#define HMM_META_PAGES ((sizeof(hmm_chunk) + HMM_PAGE_SIZE - 1) >> HMM_PAGE_SHIFT)
+#define HMM_USABLE_PAGES (HMM_CHUNK_PAGES - HMM_META_PAGES)
+
+/* One byte per chunk-sized slot of the address space: 0 not ours, 1 a chunk
+ * header is at the slot's start, 2 the header is one slot below (huge blocks
+ * aligned to a chunk or more). */
+extern uint8_t *hmm_chunk_map;
+
+hmm_inline hmm_chunk *hmm_chunk_of(const void *p) { return (hmm_chunk *)((uintptr_t)p & ~(uintptr_t)HMM_CHUNK_MASK); }
+
+/* The chunk-map byte for p (0 for addresses outside user space). */
+hmm_inline unsigned hmm_chunk_map_get(const void *p)
+{
+    uintptr_t a = (uintptr_t)p;
+    if (hmm_unlikely(a >> HMM_ADDR_BITS))
+        return 0;
+    return hmm_chunk_map[a >> HMM_CHUNK_SHIFT];
+}
+
+hmm_inline size_t hmm_span_index(const hmm_span *s) { return (size_t)(s - hmm_chunk_of(s)->pages); }
+
+hmm_inline char *hmm_span_addr(const hmm_span *s) { return (char *)hmm_chunk_of(s) + (hmm_span_index(s) << HMM_PAGE_SHIFT); }
+
+/* The descriptor of the page holding p, resolved to a head where a boundary
+ * tag or slab page points at one. */
+hmm_inline hmm_span *hmm_span_of(hmm_chunk *c, const void *p)
+{
+    hmm_span *s = &c->pages[((uintptr_t)p & HMM_CHUNK_MASK) >> HMM_PAGE_SHIFT];
+    return s - s->head_off;
+}
+
+/* Sets up the address-space map (idempotent; no allocation). */
+bool hmm_chunk_init(void);
+void hmm_chunk_map_set(const void *slot, uint8_t v);
+/* A chunk for heap: from the pool of released chunks or the kernel. */
+hmm_chunk *hmm_chunk_acquire(hmm_heap *heap);
+/* Hands a wholly free chunk to the pool (or back to the kernel). */
+void hmm_chunk_release(hmm_chunk *c);
+/* Returns pooled chunks idle longer than delay_ms to the kernel. */
+void hmm_chunk_pool_trim(uint64_t now, uint64_t delay_ms);
+void hmm_chunk_lock_all(void);
+void hmm_chunk_unlock_all(bool child);
+
+#endif

@@ -1,0 +1,22 @@
+/*
+ * diag.h - diagnostics: a printf without allocation and the one-line
+ * misuse reports that end in abort().
+ */
+#ifndef HMM_DIAG_H
+#define HMM_DIAG_H
+
+#include <stdarg.h>
+#include "internal.h"
+
+/* Formats %s %d %u %zu %llu %lu %x %p %% into buf; returns the length. */
+size_t hmm_vformat(char *buf, size_t size, const char *fmt, va_list ap);
+/* Writes formatted text to fd. */
+void hmm_printf(int fd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* "libhmm: warning: ..." on stderr. */
+void hmm_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* "libhmm: FUNC(): WHAT ADDR" on stderr, then abort(). */
+__attribute__((noreturn, cold)) void hmm_misuse(const char *func, const char *what, const void *addr);
+/* An internal inconsistency: "libhmm: heap corrupted: ..." then abort(). */
+__attribute__((noreturn, cold)) void hmm_corrupt(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+#endif

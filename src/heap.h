@@ -1,0 +1,112 @@
+/*
+ * heap.h - thread heaps and the fast paths.
+ *
+ * Each thread owns one heap (found through initial-exec TLS).  A heap owns
+ * chunks; their pages it hands out as slabs of one size class or as large
+ * blocks.  Only the owner touches a heap's state; a thread freeing a block
+ * it does not own pushes it onto the owner's lock-free `remote` list, which
+ * the owner drains on its slow path.  When a thread exits its heap is
+ * abandoned and the next new thread adopts it whole.
+ *
+ * The fast paths below are the whole of a common malloc or free: a table
+ * lookup and a list pop; a map check, a header load and a list push.
+ * Anything unusual goes to a noinline slow path in heap.c.
+ */
+#ifndef HMM_HEAP_H
+#define HMM_HEAP_H
+
+#include "chunk.h"
+#include "sizeclass.h"
+
+/* Largest block kept in a chunk's pages; larger ones are mapped alone. */
+#define HMM_LARGE_MAX ((size_t)1 << 20)
+/* Free-span bins: exact up to 15 pages, then four per doubling. */
+#define HMM_NBINS 44
+
+enum hmm_heap_state { HMM_HEAP_ACTIVE = 1, HMM_HEAP_ABANDONED, HMM_HEAP_DEAD };
+
+struct hmm_heap {
+    hmm_span *cur[HMM_NCLASS];     /* slab allocated from, per class */
+    hmm_list partial[HMM_NCLASS];  /* other slabs with free blocks */
+    hmm_list bins[HMM_NBINS];      /* free spans, by length */
+    uint64_t binmap;               /* bit b set when bins[b] is not empty */
+    hmm_list chunks;               /* chunks owned */
+    size_t nchunks;
+    uint64_t next_purge;           /* hmm_os_now_ms() of the next purge pass */
+    size_t dirty_spans;            /* free spans that may hold resident pages */
+    uint64_t slabs, large_blocks, remote_frees;
+    hmm_list all;                  /* in the registry of heaps */
+    struct hmm_heap *next_abandoned;
+    int state;
+    /* Written by other threads: keep it off the owner's cache lines. */
+    _Alignas(64) hmm_block *remote;
+    char pad_[56];
+};
+
+extern __thread hmm_heap *hmm_tls_heap __attribute__((tls_model("initial-exec")));
+/* A heap with no memory, the TLS value of a thread before its first call. */
+extern hmm_heap hmm_heap_empty;
+/* Per-process secret mixed into the mark of free blocks. */
+extern uintptr_t hmm_secret;
+
+hmm_inline uintptr_t hmm_free_key(const void *p) { return hmm_secret ^ (uintptr_t)p; }
+
+/* Slow paths: every call the fast paths cannot finish. */
+void *hmm_alloc_slow(size_t size);
+void hmm_free_slow(void *p, const char *func);
+void hmm_slab_after_free(hmm_heap *h, hmm_span *s);
+
+/* Allocates size bytes aligned to align (a power of two, >= 16). */
+void *hmm_alloc_aligned(size_t size, size_t align);
+/* Allocates size zeroed bytes, skipping the clearing of fresh pages. */
+void *hmm_alloc_zeroed(size_t size);
+/* Usable size of a live block; reports misuse as func. */
+size_t hmm_usable_size(const void *p, const char *func);
+/* realloc's body; func names the entry point for diagnostics. */
+void *hmm_realloc(void *p, size_t size, const char *func);
+/* True when the block is known to read as zero (fresh pages). */
+bool hmm_block_is_zero(const void *p, size_t size);
+
+hmm_inline void *hmm_alloc(size_t size)
+{
+    if (hmm_likely(size <= HMM_TABLE_MAX)) {
+        hmm_span *s = hmm_tls_heap->cur[hmm_class_table[(size + 15) >> 4]];
+        hmm_block *b = s->free;
+        if (hmm_likely(b != NULL)) {
+            s->free = b->next;
+            s->used++;
+            b->key = 0;
+            return b;
+        }
+    }
+    return hmm_alloc_slow(size);
+}
+
+hmm_inline void hmm_free(void *p, const char *func)
+{
+    if (hmm_likely(hmm_chunk_map_get(p) == 1)) {
+        hmm_chunk *c = hmm_chunk_of(p);
+        hmm_heap *h = hmm_tls_heap;
+        if (hmm_likely(c->heap == h)) {
+            hmm_span *s = hmm_span_of(c, p);
+            hmm_block *b = p;
+            if (hmm_likely(s->kind == HMM_SPAN_SLAB && b->key != hmm_free_key(p))) {
+                b->next = s->free;
+                b->key = hmm_free_key(p);
+                s->free = b;
+                if (hmm_likely(--s->used != 0 && b->next != NULL))
+                    return;
+                hmm_slab_after_free(h, s);
+                return;
+            }
+        }
+    }
+    hmm_free_slow(p, func);
+}
+
+/* Heap-wide consistency check of the calling thread's heap; aborts on error. */
+int hmm_check_heap(void);
+/* Sums the per-heap counters over every heap. */
+void hmm_heap_stats(uint64_t *slabs, uint64_t *large, uint64_t *remote, uint64_t *abandoned);
+
+#endif

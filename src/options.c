@@ -1,0 +1,61 @@
+/*
+ * options.c - the table of HMM_* environment variables: name, default,
+ * bounds.  Parsed by hand, since the allocator cannot call what allocates;
+ * a malformed value is reported once and the default kept.
+ */
+#define _GNU_SOURCE
+#include "options.h"
+
+#include <stdlib.h>
+
+#include "diag.h"
+
+hmm_options hmm_opt = {.stats = false, .purge_delay = 250};
+
+typedef struct option_desc {
+    const char *name;
+    uint32_t *u32;
+    bool *flag;
+    uint32_t max;
+} option_desc;
+
+static bool parse_u32(const char *s, uint32_t max, uint32_t *out)
+{
+    uint64_t v = 0;
+    if (*s == '\0')
+        return false;
+    for (; *s; s++) {
+        if (*s < '0' || *s > '9')
+            return false;
+        v = v * 10 + (uint64_t)(*s - '0');
+        if (v > max)
+            return false;
+    }
+    *out = (uint32_t)v;
+    return true;
+}
+
+void hmm_options_init(void)
+{
+    static bool done;
+    if (__atomic_exchange_n(&done, true, __ATOMIC_ACQ_REL))
+        return;
+    const option_desc table[] = {
+        {"HMM_STATS", NULL, &hmm_opt.stats, 1},
+        {"HMM_PURGE_DELAY", &hmm_opt.purge_delay, NULL, 3600000},
+    };
+    for (size_t i = 0; i < sizeof table / sizeof table[0]; i++) {
+        const char *v = secure_getenv(table[i].name);
+        if (!v)
+            continue;
+        uint32_t x;
+        if (!parse_u32(v, table[i].max, &x)) {
+            hmm_warn("ignoring %s=%s: expected a number from 0 to %u", table[i].name, v, table[i].max);
+            continue;
+        }
+        if (table[i].u32)
+            *table[i].u32 = x;
+        else
+            *table[i].flag = x != 0;
+    }
+}

@@ -1,0 +1,19 @@
+/*
+ * options.h - tuning read once from HMM_* environment variables.
+ */
+#ifndef HMM_OPTIONS_H
+#define HMM_OPTIONS_H
+
+#include "internal.h"
+
+typedef struct hmm_options {
+    bool stats;             /* HMM_STATS: print statistics at exit */
+    uint32_t purge_delay;   /* HMM_PURGE_DELAY: ms a free page stays before it is returned */
+} hmm_options;
+
+extern hmm_options hmm_opt;
+
+/* Reads the environment once; safe before constructors, allocates nothing. */
+void hmm_options_init(void);
+
+#endif

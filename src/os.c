@@ -1,0 +1,152 @@
+/*
+ * os.c - every system call libhmm makes: mmap, munmap, mremap, madvise,
+ * clock_gettime, write, getauxval.  Errno is left as the caller had it.
+ */
+#define _GNU_SOURCE
+#include "os.h"
+
+#include <errno.h>
+#include <string.h>
+#include <sys/auxv.h>
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/resource.h>
+#include <time.h>
+#include <unistd.h>
+
+static void *map(void *hint, size_t size, int flags)
+{
+    void *p = mmap(hint, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | flags, -1, 0);
+    return p == MAP_FAILED ? NULL : p;
+}
+
+void *hmm_os_map_aligned(size_t size, size_t align)
+{
+    int saved = errno;
+    void *p = map(NULL, size, 0);
+    if (p && ((uintptr_t)p & (align - 1)) != 0) {
+        /* Over-map and trim: the kernel gives only page alignment. */
+        munmap(p, size);
+        p = NULL;
+        if (size + align > size) {
+            char *raw = map(NULL, size + align, 0);
+            if (raw) {
+                char *aligned = (char *)(((uintptr_t)raw + align - 1) & ~(uintptr_t)(align - 1));
+                if (aligned > raw)
+                    munmap(raw, (size_t)(aligned - raw));
+                size_t tail = (size_t)(raw + size + align - (aligned + size));
+                if (tail)
+                    munmap(aligned + size, tail);
+                p = aligned;
+            }
+        }
+    }
+    errno = saved;
+    return p;
+}
+
+void hmm_os_unmap(void *addr, size_t size)
+{
+    int saved = errno;
+    munmap(addr, size);
+    errno = saved;
+}
+
+void *hmm_os_reserve(size_t size)
+{
+    int saved = errno;
+    void *p = map(NULL, size, MAP_NORESERVE);
+    errno = saved;
+    return p;
+}
+
+void hmm_os_purge(void *addr, size_t size)
+{
+    int saved = errno;
+    madvise(addr, size, MADV_DONTNEED);
+    errno = saved;
+}
+
+bool hmm_os_remap_inplace(void *addr, size_t old_size, size_t new_size)
+{
+    int saved = errno;
+    bool ok = mremap(addr, old_size, new_size, 0) != MAP_FAILED;
+    errno = saved;
+    return ok;
+}
+
+bool hmm_os_remap_to(void *addr, size_t old_size, size_t new_size, void *new_addr)
+{
+    int saved = errno;
+    bool ok = mremap(addr, old_size, new_size, MREMAP_MAYMOVE | MREMAP_FIXED, new_addr) != MAP_FAILED;
+    errno = saved;
+    return ok;
+}
+
+uint64_t hmm_os_now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+void hmm_os_write(int fd, const char *buf, size_t len)
+{
+    int saved = errno;
+    while (len > 0) {
+        ssize_t n = write(fd, buf, len);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            break;
+        buf += n;
+        len -= (size_t)n;
+    }
+    errno = saved;
+}
+
+uint64_t hmm_os_random(void)
+{
+    /* The kernel's 16 random bytes for this process: no system call, no
+     * file, usable before anything else is set up. */
+    uint64_t r = 0x9e3779b97f4a7c15u;
+    const unsigned char *at = (const unsigned char *)getauxval(AT_RANDOM);
+    if (at) {
+        uint64_t a, b;
+        memcpy(&a, at, 8);
+        memcpy(&b, at + 8, 8);
+        r ^= a * 0xbf58476d1ce4e5b9u ^ b;
+    }
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    r ^= (uint64_t)ts.tv_nsec * 0x94d049bb133111ebu;
+    return r | 1;
+}
+
+size_t hmm_os_page_size(void)
+{
+    return (size_t)sysconf(_SC_PAGESIZE);
+}
+
+void hmm_os_resident(uint64_t *now, uint64_t *peak)
+{
+    int saved = errno;
+    char buf[128];
+    *now = 0;
+    int fd = open("/proc/self/statm", O_RDONLY | O_CLOEXEC);
+    if (fd >= 0) {
+        ssize_t n = read(fd, buf, sizeof buf - 1);
+        close(fd);
+        /* The second field is the resident set in pages. */
+        const char *p = buf, *end = buf + (n > 0 ? n : 0);
+        while (p < end && *p != ' ')
+            p++;
+        uint64_t pages = 0;
+        for (p++; p < end && *p >= '0' && *p <= '9'; p++)
+            pages = pages * 10 + (uint64_t)(*p - '0');
+        *now = pages * hmm_os_page_size();
+    }
+    struct rusage ru;
+    *peak = getrusage(RUSAGE_SELF, &ru) == 0 ? (uint64_t)ru.ru_maxrss * 1024 : 0;
+    errno = saved;
+}

@@ -1,0 +1,30 @@
+/*
+ * os.h - the only interface to the kernel: mappings, purging, time, output,
+ * randomness.  Nothing here allocates.
+ */
+#ifndef HMM_OS_H
+#define HMM_OS_H
+
+#include "internal.h"
+
+/* Maps size bytes aligned to align (a power of two >= page); NULL on failure. */
+void *hmm_os_map_aligned(size_t size, size_t align);
+void hmm_os_unmap(void *addr, size_t size);
+/* Maps without committing swap; for the large sparse tables. */
+void *hmm_os_reserve(size_t size);
+/* Gives pages back; they read as zero when touched again. */
+void hmm_os_purge(void *addr, size_t size);
+/* Resizes a mapping in place; false when it cannot. */
+bool hmm_os_remap_inplace(void *addr, size_t old_size, size_t new_size);
+/* Moves a mapping to new_addr (an address inside a reservation of ours). */
+bool hmm_os_remap_to(void *addr, size_t old_size, size_t new_size, void *new_addr);
+/* Milliseconds from a monotonic clock that costs no system call. */
+uint64_t hmm_os_now_ms(void);
+/* Writes all of buf to fd, ignoring errors (used for diagnostics). */
+void hmm_os_write(int fd, const char *buf, size_t len);
+uint64_t hmm_os_random(void);
+size_t hmm_os_page_size(void);
+/* The process's resident set size now and at its peak, in bytes. */
+void hmm_os_resident(uint64_t *now, uint64_t *peak);
+
+#endif

@@ -1,0 +1,292 @@
+/*
+ * span.c - first fit over page runs, made O(1) by bins segregated by length
+ * and a bitmap of non-empty bins: a request looks for the first span that
+ * fits in its own bin (a short scan), then takes the first span of the next
+ * non-empty bin, where every span fits.  A freed span merges with free
+ * neighbours at once, found through the boundary tags.
+ */
+#include "span.h"
+
+#include "diag.h"
+#include "options.h"
+#include "os.h"
+#include "stats.h"
+
+/* How far the scan of a request's own bin goes before moving up. */
+#define BIN_SCAN 8
+
+static unsigned bin_of(size_t n)
+{
+    if (n < 16)
+        return (unsigned)n - 1;
+    unsigned lg = 63 - (unsigned)__builtin_clzl(n);
+    return 15 + (lg - 4) * 4 + (unsigned)((n >> (lg - 2)) & 3);
+}
+
+static void bin_insert(hmm_heap *h, hmm_span *s)
+{
+    unsigned b = bin_of(s->npages);
+    hmm_list_push(&h->bins[b], &s->link);
+    h->binmap |= (uint64_t)1 << b;
+    if (s->flags & HMM_SPAN_DIRTY)
+        h->dirty_spans++;
+}
+
+static void bin_remove(hmm_heap *h, hmm_span *s)
+{
+    unsigned b = bin_of(s->npages);
+    hmm_list_remove(&s->link);
+    if (hmm_list_empty(&h->bins[b]))
+        h->binmap &= ~((uint64_t)1 << b);
+    if (s->flags & HMM_SPAN_DIRTY)
+        h->dirty_spans--;
+}
+
+/* Makes s a head of n pages: its last page points back at it. */
+static void set_length(hmm_span *s, size_t n)
+{
+    s->npages = (uint32_t)n;
+    s[n - 1].head_off = (uint16_t)(n - 1);
+}
+
+/* Turns a former head or tail into an interior page. */
+static void clear_tag(hmm_span *s)
+{
+    s->kind = HMM_SPAN_NONE;
+    s->head_off = 0;
+}
+
+/* Inserts [s, s+n) as free, merging with free neighbours.  Returns the
+ * merged head, or NULL when the chunk became wholly free and was released. */
+static hmm_span *insert_free(hmm_heap *h, hmm_span *s, size_t n, unsigned flags, uint32_t freed_at)
+{
+    hmm_chunk *c = hmm_chunk_of(s);
+    c->free_pages += (uint32_t)n;
+    if (n > 1)
+        clear_tag(&s[n - 1]);
+    hmm_span *right = s + n;
+    if (hmm_span_index(right) < HMM_CHUNK_PAGES && right->kind == HMM_SPAN_FREE) {
+        bin_remove(h, right);
+        size_t rn = right->npages;
+        flags = (flags & right->flags & HMM_SPAN_ZEROED) | ((flags | right->flags) & HMM_SPAN_DIRTY);
+        if (right->freed_at > freed_at)
+            freed_at = right->freed_at;
+        if (rn > 1)
+            clear_tag(&right[rn - 1]);
+        clear_tag(right);
+        n += rn;
+    }
+    hmm_span *left = s - 1 - s[-1].head_off;
+    if (left->kind == HMM_SPAN_FREE) {
+        bin_remove(h, left);
+        size_t ln = left->npages;
+        flags = (flags & left->flags & HMM_SPAN_ZEROED) | ((flags | left->flags) & HMM_SPAN_DIRTY);
+        if (left->freed_at > freed_at)
+            freed_at = left->freed_at;
+        if (ln > 1)
+            clear_tag(&left[ln - 1]);
+        clear_tag(s);
+        s = left;
+        n += ln;
+    }
+    s->kind = HMM_SPAN_FREE;
+    s->head_off = 0;
+    s->flags = (uint8_t)flags;
+    s->freed_at = freed_at;
+    set_length(s, n);
+    if (c->free_pages == HMM_USABLE_PAGES && h->nchunks > 1) {
+        /* Keep one chunk so a heap that frees everything and starts again
+         * does not go back to the pool each time. */
+        hmm_list_remove(&c->link);
+        h->nchunks--;
+        if (s->flags & HMM_SPAN_DIRTY)
+            hmm_os_purge(hmm_span_addr(s), n << HMM_PAGE_SHIFT);
+        s->flags = HMM_SPAN_ZEROED;
+        hmm_chunk_release(c);
+        return NULL;
+    }
+    bin_insert(h, s);
+    return s;
+}
+
+/* Cuts the first n pages off free span s (already out of its bin); the
+ * rest goes back to the bins.  Returns s, now n pages long. */
+static hmm_span *take_front(hmm_heap *h, hmm_span *s, size_t n)
+{
+    hmm_chunk *c = hmm_chunk_of(s);
+    size_t total = s->npages;
+    c->free_pages -= (uint32_t)n;
+    if (total > n) {
+        hmm_span *rest = s + n;
+        size_t rn = total - n;
+        rest->kind = HMM_SPAN_FREE;
+        rest->head_off = 0;
+        rest->flags = s->flags;
+        rest->freed_at = s->freed_at;
+        set_length(rest, rn);
+        bin_insert(h, rest);
+    }
+    set_length(s, n);
+    return s;
+}
+
+static bool add_chunk(hmm_heap *h)
+{
+    hmm_chunk *c = hmm_chunk_acquire(h);
+    if (!c)
+        return false;
+    hmm_list_push(&h->chunks, &c->link);
+    h->nchunks++;
+    bin_insert(h, &c->pages[HMM_META_PAGES]);
+    return true;
+}
+
+static hmm_span *find_fit(hmm_heap *h, size_t n)
+{
+    unsigned b = bin_of(n);
+    unsigned scanned = 0;
+    for (hmm_list *l = h->bins[b].next; l != &h->bins[b] && scanned < BIN_SCAN; l = l->next, scanned++) {
+        hmm_span *s = hmm_container_of(l, hmm_span, link);
+        if (s->npages >= n)
+            return s;
+    }
+    uint64_t above = b + 1 < 64 ? h->binmap & ~(((uint64_t)2 << b) - 1) : 0;
+    if (!above)
+        return NULL;
+    hmm_list *l = h->bins[__builtin_ctzll(above)].next;
+    return hmm_container_of(l, hmm_span, link);
+}
+
+hmm_span *hmm_span_alloc(hmm_heap *h, size_t npages, size_t align_pages, bool *zeroed)
+{
+    size_t want = npages + align_pages - 1;
+    if (want > HMM_USABLE_PAGES)
+        return NULL;
+    hmm_span *s = find_fit(h, want);
+    if (!s) {
+        if (!add_chunk(h))
+            return NULL;
+        s = find_fit(h, want);
+    }
+    bin_remove(h, s);
+    uint8_t flags = s->flags;
+    uint32_t freed_at = s->freed_at;
+    size_t lead = 0;
+    if (align_pages > 1) {
+        uintptr_t addr = (uintptr_t)hmm_span_addr(s);
+        size_t align = align_pages << HMM_PAGE_SHIFT;
+        lead = (hmm_align_up(addr, align) - addr) >> HMM_PAGE_SHIFT;
+    }
+    s = take_front(h, s, lead + npages);
+    if (lead) {
+        /* Give the pages before the aligned start back, as clean as they were. */
+        hmm_span *body = s + lead;
+        body->head_off = 0;
+        set_length(body, npages);
+        insert_free(h, s, lead, flags, freed_at);
+        s = body;
+    }
+    s->flags = 0;
+    *zeroed = (flags & HMM_SPAN_ZEROED) != 0;
+    return s;
+}
+
+void hmm_span_free(hmm_heap *h, hmm_span *s)
+{
+    insert_free(h, s, s->npages, HMM_SPAN_DIRTY, (uint32_t)hmm_os_now_ms());
+    hmm_span_maybe_purge(h);
+}
+
+bool hmm_span_grow(hmm_heap *h, hmm_span *s, size_t npages)
+{
+    size_t n = s->npages;
+    hmm_span *right = s + n;
+    if (hmm_span_index(right) >= HMM_CHUNK_PAGES || right->kind != HMM_SPAN_FREE || n + right->npages < npages)
+        return false;
+    bin_remove(h, right);
+    take_front(h, right, npages - n);
+    if (n > 1)
+        clear_tag(&s[n - 1]);
+    clear_tag(right);
+    set_length(s, npages);
+    return true;
+}
+
+void hmm_span_shrink(hmm_heap *h, hmm_span *s, size_t npages)
+{
+    size_t n = s->npages;
+    if (npages >= n)
+        return;
+    hmm_span *rest = s + npages;
+    if (n > 1)
+        clear_tag(&s[n - 1]);
+    set_length(s, npages);
+    insert_free(h, rest, n - npages, HMM_SPAN_DIRTY, (uint32_t)hmm_os_now_ms());
+}
+
+void hmm_span_purge(hmm_heap *h, bool force)
+{
+    uint32_t now = (uint32_t)hmm_os_now_ms();
+    for (unsigned b = 0; b < HMM_NBINS && h->dirty_spans; b++) {
+        for (hmm_list *l = h->bins[b].next; l != &h->bins[b]; l = l->next) {
+            hmm_span *s = hmm_container_of(l, hmm_span, link);
+            if (!(s->flags & HMM_SPAN_DIRTY) || (!force && now - s->freed_at < hmm_opt.purge_delay))
+                continue;
+            hmm_os_purge(hmm_span_addr(s), (size_t)s->npages << HMM_PAGE_SHIFT);
+            hmm_stat_add(&hmm_gstats.purged, (int64_t)s->npages << HMM_PAGE_SHIFT);
+            s->flags = HMM_SPAN_ZEROED;
+            h->dirty_spans--;
+        }
+    }
+    hmm_chunk_pool_trim(now, force ? 0 : hmm_opt.purge_delay);
+}
+
+void hmm_span_maybe_purge(hmm_heap *h)
+{
+    if (!h->dirty_spans)
+        return;
+    uint64_t now = hmm_os_now_ms();
+    if (now < h->next_purge)
+        return;
+    hmm_span_purge(h, false);
+    h->next_purge = now + hmm_opt.purge_delay / 2 + 1;
+}
+
+void hmm_span_check_chunk(hmm_heap *h, hmm_chunk *c)
+{
+    if (c->magic != HMM_CHUNK_NORMAL || c->heap != h)
+        hmm_corrupt("chunk %p: bad magic or owner", (void *)c);
+    size_t i = HMM_META_PAGES, free_pages = 0;
+    bool prev_free = false;
+    while (i < HMM_CHUNK_PAGES) {
+        hmm_span *s = &c->pages[i];
+        size_t n = s->npages;
+        if (s->head_off != 0 || n == 0 || i + n > HMM_CHUNK_PAGES)
+            hmm_corrupt("chunk %p: page %zu is not a valid head", (void *)c, i);
+        if (s[n - 1].head_off != n - 1)
+            hmm_corrupt("chunk %p: span at page %zu has a bad boundary tag", (void *)c, i);
+        for (size_t j = 1; j + 1 < n; j++) {
+            bool ok = s->kind == HMM_SPAN_SLAB ? s[j].head_off == j : (s[j].head_off == 0 && s[j].kind == HMM_SPAN_NONE);
+            if (!ok)
+                hmm_corrupt("chunk %p: page %zu inside span %zu is mistagged", (void *)c, i + j, i);
+        }
+        switch (s->kind) {
+        case HMM_SPAN_FREE:
+            if (prev_free)
+                hmm_corrupt("chunk %p: free spans at %zu not coalesced", (void *)c, i);
+            if (!hmm_list_contains(&h->bins[bin_of(n)], &s->link))
+                hmm_corrupt("chunk %p: free span at %zu not in its bin", (void *)c, i);
+            free_pages += n;
+            break;
+        case HMM_SPAN_SLAB:
+        case HMM_SPAN_LARGE:
+            break;
+        default:
+            hmm_corrupt("chunk %p: page %zu has kind %u", (void *)c, i, (unsigned)s->kind);
+        }
+        prev_free = s->kind == HMM_SPAN_FREE;
+        i += n;
+    }
+    if (free_pages != c->free_pages)
+        hmm_corrupt("chunk %p: %zu free pages counted, %u recorded", (void *)c, free_pages, c->free_pages);
+}
