@@ -1,0 +1,139 @@
+/*
+ * memreturn - how fast freed memory goes back to the kernel.
+ *
+ * Allocates about 200 MiB (scaled) in batches of mixed small (16..512 B)
+ * and large (16..256 KiB) blocks, writing every byte, then frees 95% of it:
+ * every batch but one in twenty, so what stays live is clustered by age as
+ * a program's long-lived data usually is.  Then it keeps doing light
+ * allocation work (small malloc/free pairs, one 64 KiB scratch buffer) and
+ * samples its own RSS from /proc/self/statm every 10 ms for 2 s.
+ *
+ * Reports on stderr, one line:
+ *   memreturn: baseline_kb=B live_kb=L peak_kb=P freed_kb=F threshold_kb=T
+ *              t_below_ms=MS final_kb=R
+ * where threshold = baseline + 1.1 * live, t_below_ms is the time after
+ * the last free() until RSS first fell to the threshold or below (-1:
+ * never within the 2 s), and final_kb the RSS of the last sample.
+ */
+#include "bench.h"
+#include <time.h>
+#include <unistd.h>
+
+#define BATCH_BYTES (1 << 20)
+#define KEEP_EVERY 20
+#define MAXBLK 4096 /* blocks per batch, upper bound */
+
+struct batch {
+    void *p[MAXBLK];
+    uint32_t n[MAXBLK];
+    int count;
+};
+
+static long rss_kb(void)
+{
+    static long page_kb;
+    if (!page_kb)
+        page_kb = sysconf(_SC_PAGESIZE) / 1024;
+    FILE *f = fopen("/proc/self/statm", "r");
+    bench_check(f != NULL, "/proc/self/statm: %s", strerror(errno));
+    long size = 0, res = 0;
+    bench_check(fscanf(f, "%ld %ld", &size, &res) == 2, "statm format");
+    fclose(f);
+    return res * page_kb;
+}
+
+static double now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
+
+int main(int argc, char **argv)
+{
+    double scale = bench_scale(argc, argv);
+    long nbatch = bench_scaled(200, scale, 20);
+    uint64_t rng = 23, sum = 0;
+    struct batch *b = xmalloc((size_t)nbatch * sizeof *b);
+    long baseline = rss_kb();
+    size_t live = 0;
+
+    for (long i = 0; i < nbatch; i++) {
+        size_t bytes = 0;
+        int c = 0;
+        while (bytes < BATCH_BYTES && c < MAXBLK) {
+            size_t n = rng_next(&rng) % 2 ? rng_range(&rng, 16, 512)
+                                          : rng_range(&rng, 16384, 262144);
+            /* Keep the two halves of a batch at about equal bytes. */
+            if (n > 512 && bytes > BATCH_BYTES / 2)
+                n = rng_range(&rng, 16, 512);
+            unsigned char *p = xmalloc(n);
+            memset(p, (int)(i + c) & 0xff, n);
+            b[i].p[c] = p;
+            b[i].n[c] = (uint32_t)n;
+            bytes += n;
+            c++;
+        }
+        b[i].count = c;
+        if (i % KEEP_EVERY == 0)
+            live += bytes;
+    }
+    long peak = rss_kb();
+    for (long i = 0; i < nbatch; i++) {
+        if (i % KEEP_EVERY == 0)
+            continue;
+        for (int c = 0; c < b[i].count; c++) {
+            unsigned char *p = b[i].p[c];
+            bench_check(p[0] == ((i + c) & 0xff) && p[b[i].n[c] - 1] == ((i + c) & 0xff),
+                        "batch %ld block %d corrupted", i, c);
+            free(p);
+        }
+    }
+    double t0 = now_ms();
+    long freed = rss_kb();
+    long threshold = baseline + (long)(live * 11 / 10 / 1024);
+    double t_below = -1;
+    long last = freed;
+    if (last <= threshold)
+        t_below = 0;
+    void *keep[64] = {0};
+    while (now_ms() - t0 < 2000.0) {
+        /* Light work: a few hundred small blocks, one scratch buffer. */
+        for (int k = 0; k < 256; k++) {
+            size_t j = rng_next(&rng) % 64;
+            free(keep[j]);
+            size_t n = rng_range(&rng, 16, 256);
+            keep[j] = xmalloc(n);
+            memset(keep[j], 0x5a, n);
+        }
+        unsigned char *scratch = xmalloc(65536);
+        memset(scratch, 1, 65536);
+        bench_check(scratch[65535] == 1, "scratch buffer");
+        free(scratch);
+        double t = now_ms();
+        double next = t0 + 10.0 * (double)((long)((t - t0) / 10.0) + 1);
+        struct timespec ts = {0, (long)((next - t) * 1e6)};
+        nanosleep(&ts, NULL);
+        last = rss_kb();
+        if (t_below < 0 && last <= threshold)
+            t_below = now_ms() - t0;
+    }
+    for (int j = 0; j < 64; j++)
+        free(keep[j]);
+    for (long i = 0; i < nbatch; i += KEEP_EVERY) {
+        for (int c = 0; c < b[i].count; c++) {
+            unsigned char *p = b[i].p[c];
+            for (uint32_t k = 0; k < b[i].n[c]; k += 61)
+                bench_check(p[k] == ((i + c) & 0xff), "live batch %ld corrupted", i);
+            sum += b[i].n[c];
+            free(p);
+        }
+    }
+    free(b);
+    fprintf(stderr,
+            "memreturn: baseline_kb=%ld live_kb=%zu peak_kb=%ld freed_kb=%ld "
+            "threshold_kb=%ld t_below_ms=%.0f final_kb=%ld\n",
+            baseline, live / 1024, peak, freed, threshold, t_below, last);
+    bench_ok("memreturn", sum);
+    return 0;
+}
