@@ -56,17 +56,17 @@ typedef struct hmm_span {
     char pad2_[14];
 } hmm_span;
 
-enum { HMM_CHUNK_NORMAL = 0x484d4d43u, HMM_CHUNK_HUGE = 0x484d4d48u };
+/* Chunk header magics; CACHED is a freed huge mapping kept for reuse. */
+enum { HMM_CHUNK_NORMAL = 0x484d4d43u, HMM_CHUNK_HUGE = 0x484d4d48u, HMM_CHUNK_CACHED = 0x484d4d46u };
 
 typedef struct hmm_chunk {
-    uint32_t magic;       /* HMM_CHUNK_NORMAL or HMM_CHUNK_HUGE */
+    uint32_t magic;       /* HMM_CHUNK_NORMAL, _HUGE or _CACHED */
     uint32_t free_pages;  /* NORMAL: pages in free spans */
     hmm_heap *heap;       /* NORMAL: the owning heap; NULL for HUGE */
-    hmm_list link;        /* in the owner's chunk list or the global pool */
+    hmm_list link;        /* in the owner's chunk list */
     size_t map_size;      /* HUGE: bytes mapped, header included */
     size_t offset;        /* HUGE: from the mapping's start to the block */
-    uint64_t released_at; /* in the pool: when it went there */
-    char pad_[8];
+    char pad_[16];
     hmm_span pages[HMM_CHUNK_PAGES];
 } hmm_chunk;
 
@@ -105,13 +105,9 @@ hmm_inline hmm_span *hmm_span_of(hmm_chunk *c, const void *p)
 /* Sets up the address-space map (idempotent; no allocation). */
 bool hmm_chunk_init(void);
 void hmm_chunk_map_set(const void *slot, uint8_t v);
-/* A chunk for heap: from the pool of released chunks or the kernel. */
+/* A new chunk for heap, formatted as one free span. */
 hmm_chunk *hmm_chunk_acquire(hmm_heap *heap);
-/* Hands a wholly free chunk to the pool (or back to the kernel). */
+/* Unmaps a wholly free chunk. */
 void hmm_chunk_release(hmm_chunk *c);
-/* Returns pooled chunks idle longer than delay_ms to the kernel. */
-void hmm_chunk_pool_trim(uint64_t now, uint64_t delay_ms);
-void hmm_chunk_lock_all(void);
-void hmm_chunk_unlock_all(bool child);
 
 #endif

@@ -97,11 +97,16 @@ static hmm_noinline hmm_heap *heap_get(void)
     if (h) {
         abandoned = h->next_abandoned;
         hmm_stat_add(&hmm_gstats.heaps_reused, 1);
+        /* Wait out a thread that is draining it (see reclaim). */
+        int expect = HMM_HEAP_ABANDONED;
+        while (!__atomic_compare_exchange_n(&h->state, &expect, HMM_HEAP_ACTIVE, false, __ATOMIC_ACQUIRE,
+                                            __ATOMIC_RELAXED))
+            expect = HMM_HEAP_ABANDONED;
     } else {
         h = heap_new();
+        if (h)
+            h->state = HMM_HEAP_ACTIVE;
     }
-    if (h)
-        h->state = HMM_HEAP_ACTIVE;
     pthread_mutex_unlock(&heaps_lock);
     if (!h)
         return NULL;
@@ -211,6 +216,31 @@ static void drain_remote(hmm_heap *h)
     }
 }
 
+/* Frees what other threads sent to an abandoned heap and purges its idle
+ * pages, so its memory does not wait for a new thread to adopt it.  The
+ * state word is the heap's lock: whoever moves it from ABANDONED owns the
+ * heap until it moves it back. */
+static void reclaim(hmm_heap *h)
+{
+    int expect = HMM_HEAP_ABANDONED;
+    if (!__atomic_compare_exchange_n(&h->state, &expect, HMM_HEAP_DRAINING, false, __ATOMIC_ACQUIRE,
+                                     __ATOMIC_RELAXED))
+        return;
+    drain_remote(h);
+    hmm_span_maybe_purge(h);
+    __atomic_store_n(&h->state, HMM_HEAP_ABANDONED, __ATOMIC_RELEASE);
+}
+
+void hmm_heap_reclaim_abandoned(void)
+{
+    /* Only a try: a purge pass must never wait for thread creation. */
+    if (pthread_mutex_trylock(&heaps_lock) != 0)
+        return;
+    for (hmm_heap *h = abandoned; h; h = h->next_abandoned)
+        reclaim(h);
+    pthread_mutex_unlock(&heaps_lock);
+}
+
 static void remote_push(hmm_heap *owner, hmm_block *b)
 {
     hmm_block *head = __atomic_load_n(&owner->remote, __ATOMIC_RELAXED);
@@ -231,10 +261,11 @@ static hmm_span *locate(const void *p, const char *func, hmm_chunk **cp)
     if (m == 2)
         c = (hmm_chunk *)((char *)c - HMM_CHUNK_SIZE);
     *cp = c;
-    if (c->magic == HMM_CHUNK_HUGE) {
-        if ((const char *)p != (char *)c + c->offset)
-            hmm_misuse(func, "invalid pointer", p);
-        return NULL;
+    if (c->magic != HMM_CHUNK_NORMAL) {
+        bool at_block = (const char *)p == (char *)c + c->offset;
+        if (c->magic == HMM_CHUNK_HUGE && at_block)
+            return NULL;
+        hmm_misuse(func, c->magic == HMM_CHUNK_CACHED && at_block ? "double free" : "invalid pointer", p);
     }
     hmm_span *s = hmm_span_of(c, p);
     size_t off = (size_t)((const char *)p - hmm_span_addr(s));
@@ -275,7 +306,10 @@ void hmm_free_slow(void *p, const char *func)
     ((hmm_block *)p)->key = hmm_free_key(p);
     if (h != &hmm_heap_empty)
         h->remote_frees++;
-    remote_push(c->heap, p);
+    hmm_heap *owner = c->heap;
+    remote_push(owner, p);
+    if (__atomic_load_n(&owner->state, __ATOMIC_RELAXED) == HMM_HEAP_ABANDONED)
+        reclaim(owner);
 }
 
 /* ---- allocating ---- */
@@ -314,12 +348,11 @@ static void *small_alloc(hmm_heap *h, unsigned cls)
     return b;
 }
 
-static void *large_alloc(hmm_heap *h, size_t size, size_t align, bool *zeroed)
+static void *large_alloc(hmm_heap *h, size_t np, size_t align_pages, bool *zeroed)
 {
     if (__atomic_load_n(&h->remote, __ATOMIC_RELAXED))
         drain_remote(h);
-    size_t np = hmm_align_up(size, HMM_PAGE_SIZE) >> HMM_PAGE_SHIFT;
-    hmm_span *s = hmm_span_alloc(h, np, align >> HMM_PAGE_SHIFT, zeroed);
+    hmm_span *s = hmm_span_alloc(h, np, align_pages, zeroed);
     if (!s)
         return NULL;
     s->kind = HMM_SPAN_LARGE;
@@ -338,7 +371,6 @@ static void *alloc_any(size_t size, size_t align, bool *zeroed)
     void *p = NULL;
     if (size > PTRDIFF_MAX)
         goto fail;
-    size_t large_max = HMM_LARGE_MAX;
     if (size <= HMM_SMALL_MAX && align <= HMM_PAGE_SIZE) {
         unsigned cls = align <= HMM_ALIGN ? hmm_size_class(size) : hmm_size_class_aligned(size, align);
         if (cls < HMM_NCLASS) {
@@ -347,15 +379,14 @@ static void *alloc_any(size_t size, size_t align, bool *zeroed)
             goto done;
         }
     }
-    if (hmm_align_up(size, HMM_PAGE_SIZE) <= large_max && align <= large_max / 4) {
+    size_t align_pages = align <= HMM_PAGE_SIZE ? 1 : align >> HMM_PAGE_SHIFT;
+    size_t np = hmm_align_up(size ? size : 1, HMM_PAGE_SIZE) >> HMM_PAGE_SHIFT;
+    if (np + align_pages - 1 <= HMM_USABLE_PAGES) {
         hmm_heap *h = heap_get();
-        p = h ? large_alloc(h, size < HMM_PAGE_SIZE ? HMM_PAGE_SIZE : size,
-                            align < HMM_PAGE_SIZE ? HMM_PAGE_SIZE : align, zeroed)
-              : NULL;
+        p = h ? large_alloc(h, np, align_pages, zeroed) : NULL;
         goto done;
     }
-    p = hmm_huge_alloc(size, align);
-    *zeroed = true;
+    p = hmm_huge_alloc(size, align, zeroed);
 done:
     if (p)
         return p;
@@ -464,6 +495,7 @@ static void thread_exit(void *arg)
         hmm_slab_after_free(h, s);
     }
     hmm_span_purge(h, false);
+    hmm_span_release_free_chunks(h);
     pthread_mutex_lock(&heaps_lock);
     h->state = HMM_HEAP_ABANDONED;
     h->next_abandoned = abandoned;
@@ -475,25 +507,32 @@ static void thread_exit(void *arg)
 static void fork_prepare(void)
 {
     pthread_mutex_lock(&heaps_lock);
-    hmm_chunk_lock_all();
+    hmm_huge_lock_all();
 }
 
 static void fork_parent(void)
 {
-    hmm_chunk_unlock_all(false);
+    hmm_huge_unlock_all(false);
     pthread_mutex_unlock(&heaps_lock);
 }
 
 static void fork_child(void)
 {
-    hmm_chunk_unlock_all(true);
+    hmm_huge_unlock_all(true);
     pthread_mutex_init(&heaps_lock, NULL);
     /* Threads other than this one are gone, maybe in the middle of using
-     * their heaps: their memory stays theirs, never adopted. */
+     * (or draining) their heaps: that memory stays theirs, never adopted. */
+    abandoned = NULL;
     for (hmm_list *l = all_heaps.next; l != &all_heaps; l = l->next) {
         hmm_heap *h = hmm_container_of(l, hmm_heap, all);
-        if (h != hmm_tls_heap && h->state == HMM_HEAP_ACTIVE)
+        if (h == hmm_tls_heap)
+            continue;
+        if (h->state == HMM_HEAP_ABANDONED) {
+            h->next_abandoned = abandoned;
+            abandoned = h;
+        } else {
             h->state = HMM_HEAP_DEAD;
+        }
     }
 }
 

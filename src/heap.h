@@ -19,11 +19,14 @@
 #include "sizeclass.h"
 
 /* Largest block kept in a chunk's pages; larger ones are mapped alone. */
-#define HMM_LARGE_MAX ((size_t)1 << 20)
+#define HMM_LARGE_MAX (HMM_USABLE_PAGES << HMM_PAGE_SHIFT)
 /* Free-span bins: exact up to 15 pages, then four per doubling. */
 #define HMM_NBINS 44
 
-enum hmm_heap_state { HMM_HEAP_ACTIVE = 1, HMM_HEAP_ABANDONED, HMM_HEAP_DEAD };
+/* ACTIVE: owned by a live thread; ABANDONED: its thread exited; DRAINING:
+ * another thread is freeing its remote blocks; DEAD: unusable (a thread
+ * that vanished in fork). */
+enum hmm_heap_state { HMM_HEAP_ACTIVE = 1, HMM_HEAP_ABANDONED, HMM_HEAP_DRAINING, HMM_HEAP_DEAD };
 
 struct hmm_heap {
     hmm_span *cur[HMM_NCLASS];     /* slab allocated from, per class */
@@ -33,7 +36,7 @@ struct hmm_heap {
     hmm_list chunks;               /* chunks owned */
     size_t nchunks;
     uint64_t next_purge;           /* hmm_os_now_ms() of the next purge pass */
-    size_t dirty_spans;            /* free spans that may hold resident pages */
+    size_t dirty_pages;            /* pages of free spans that may be resident */
     uint64_t slabs, large_blocks, remote_frees;
     hmm_list all;                  /* in the registry of heaps */
     struct hmm_heap *next_abandoned;
@@ -106,6 +109,8 @@ hmm_inline void hmm_free(void *p, const char *func)
 
 /* Heap-wide consistency check of the calling thread's heap; aborts on error. */
 int hmm_check_heap(void);
+/* Drains and purges heaps whose threads exited; called from purge passes. */
+void hmm_heap_reclaim_abandoned(void);
 /* Sums the per-heap counters over every heap. */
 void hmm_heap_stats(uint64_t *slabs, uint64_t *large, uint64_t *remote, uint64_t *abandoned);
 

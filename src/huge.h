@@ -1,18 +1,23 @@
 /*
  * huge.h - blocks above HMM_LARGE_MAX, each in a mapping of its own with a
  * one-page header at a chunk-aligned address (so the chunk map finds it),
- * resized with mremap, unmapped on free.
+ * resized with mremap, unmapped on free (after a short stay in a cache).
  */
 #ifndef HMM_HUGE_H
 #define HMM_HUGE_H
 
 #include "chunk.h"
 
-void *hmm_huge_alloc(size_t size, size_t align);
+/* *zeroed tells whether the block is known to read as zero. */
+void *hmm_huge_alloc(size_t size, size_t align, bool *zeroed);
 void hmm_huge_free(hmm_chunk *c);
 hmm_inline size_t hmm_huge_usable(const hmm_chunk *c) { return c->map_size - c->offset; }
 /* Resizes in place or by moving the pages; NULL when it cannot (the block
  * is then untouched). */
 void *hmm_huge_realloc(hmm_chunk *c, size_t size);
+/* Unmaps cached mappings idle for the purge delay (all with force). */
+void hmm_huge_trim(uint64_t now, bool force);
+void hmm_huge_lock_all(void);
+void hmm_huge_unlock_all(bool child);
 
 #endif

@@ -10,7 +10,7 @@
 
 #include "diag.h"
 
-hmm_options hmm_opt = {.stats = false, .purge_delay = 250};
+hmm_options hmm_opt = {.stats = false, .purge_delay = 1000};
 
 typedef struct option_desc {
     const char *name;

@@ -20,27 +20,33 @@ static void *map(void *hint, size_t size, int flags)
     return p == MAP_FAILED ? NULL : p;
 }
 
+/* Where the last aligned mapping ended: the kernel usually grants the
+ * next one there, aligned, in one call.  Racy by design: it is a hint. */
+static uintptr_t align_hint;
+
 void *hmm_os_map_aligned(size_t size, size_t align)
 {
     int saved = errno;
-    void *p = map(NULL, size, 0);
+    uintptr_t hint = __atomic_load_n(&align_hint, __ATOMIC_RELAXED);
+    char *p = hint ? map((void *)hint, size, 0) : NULL;
     if (p && ((uintptr_t)p & (align - 1)) != 0) {
-        /* Over-map and trim: the kernel gives only page alignment. */
         munmap(p, size);
         p = NULL;
-        if (size + align > size) {
-            char *raw = map(NULL, size + align, 0);
-            if (raw) {
-                char *aligned = (char *)(((uintptr_t)raw + align - 1) & ~(uintptr_t)(align - 1));
-                if (aligned > raw)
-                    munmap(raw, (size_t)(aligned - raw));
-                size_t tail = (size_t)(raw + size + align - (aligned + size));
-                if (tail)
-                    munmap(aligned + size, tail);
-                p = aligned;
-            }
+    }
+    if (!p && size + align > size) {
+        /* Over-map and trim: the kernel gives only page alignment. */
+        char *raw = map(NULL, size + align, 0);
+        if (raw) {
+            p = (char *)(((uintptr_t)raw + align - 1) & ~(uintptr_t)(align - 1));
+            if (p > raw)
+                munmap(raw, (size_t)(p - raw));
+            size_t tail = (size_t)(raw + size + align - (p + size));
+            if (tail)
+                munmap(p + size, tail);
         }
     }
+    if (p)
+        __atomic_store_n(&align_hint, (uintptr_t)p + hmm_align_up(size, align), __ATOMIC_RELAXED);
     errno = saved;
     return p;
 }

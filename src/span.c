@@ -8,9 +8,13 @@
 #include "span.h"
 
 #include "diag.h"
+#include "huge.h"
 #include "options.h"
 #include "os.h"
 #include "stats.h"
+
+/* Free pages a heap may keep resident before a purge pass is worth it. */
+#define HMM_PURGE_MIN_PAGES 256
 
 /* How far the scan of a request's own bin goes before moving up. */
 #define BIN_SCAN 8
@@ -29,7 +33,7 @@ static void bin_insert(hmm_heap *h, hmm_span *s)
     hmm_list_push(&h->bins[b], &s->link);
     h->binmap |= (uint64_t)1 << b;
     if (s->flags & HMM_SPAN_DIRTY)
-        h->dirty_spans++;
+        h->dirty_pages += s->npages;
 }
 
 static void bin_remove(hmm_heap *h, hmm_span *s)
@@ -39,7 +43,7 @@ static void bin_remove(hmm_heap *h, hmm_span *s)
     if (hmm_list_empty(&h->bins[b]))
         h->binmap &= ~((uint64_t)1 << b);
     if (s->flags & HMM_SPAN_DIRTY)
-        h->dirty_spans--;
+        h->dirty_pages -= s->npages;
 }
 
 /* Makes s a head of n pages: its last page points back at it. */
@@ -56,9 +60,8 @@ static void clear_tag(hmm_span *s)
     s->head_off = 0;
 }
 
-/* Inserts [s, s+n) as free, merging with free neighbours.  Returns the
- * merged head, or NULL when the chunk became wholly free and was released. */
-static hmm_span *insert_free(hmm_heap *h, hmm_span *s, size_t n, unsigned flags, uint32_t freed_at)
+/* Inserts [s, s+n) as free, merging with free neighbours. */
+static void insert_free(hmm_heap *h, hmm_span *s, size_t n, unsigned flags, uint32_t freed_at)
 {
     hmm_chunk *c = hmm_chunk_of(s);
     c->free_pages += (uint32_t)n;
@@ -94,19 +97,7 @@ static hmm_span *insert_free(hmm_heap *h, hmm_span *s, size_t n, unsigned flags,
     s->flags = (uint8_t)flags;
     s->freed_at = freed_at;
     set_length(s, n);
-    if (c->free_pages == HMM_USABLE_PAGES && h->nchunks > 1) {
-        /* Keep one chunk so a heap that frees everything and starts again
-         * does not go back to the pool each time. */
-        hmm_list_remove(&c->link);
-        h->nchunks--;
-        if (s->flags & HMM_SPAN_DIRTY)
-            hmm_os_purge(hmm_span_addr(s), n << HMM_PAGE_SHIFT);
-        s->flags = HMM_SPAN_ZEROED;
-        hmm_chunk_release(c);
-        return NULL;
-    }
     bin_insert(h, s);
-    return s;
 }
 
 /* Cuts the first n pages off free span s (already out of its bin); the
@@ -224,32 +215,64 @@ void hmm_span_shrink(hmm_heap *h, hmm_span *s, size_t npages)
     insert_free(h, rest, n - npages, HMM_SPAN_DIRTY, (uint32_t)hmm_os_now_ms());
 }
 
+/* Unmaps the chunk whose whole usable area is the free span s. */
+static void release_chunk(hmm_heap *h, hmm_span *s)
+{
+    hmm_chunk *c = hmm_chunk_of(s);
+    bin_remove(h, s);
+    hmm_list_remove(&c->link);
+    h->nchunks--;
+    hmm_chunk_release(c);
+}
+
 void hmm_span_purge(hmm_heap *h, bool force)
 {
     uint32_t now = (uint32_t)hmm_os_now_ms();
-    for (unsigned b = 0; b < HMM_NBINS && h->dirty_spans; b++) {
-        for (hmm_list *l = h->bins[b].next; l != &h->bins[b]; l = l->next) {
+    for (unsigned b = 0; b < HMM_NBINS; b++) {
+        for (hmm_list *l = h->bins[b].next, *next; l != &h->bins[b]; l = next) {
+            next = l->next;
             hmm_span *s = hmm_container_of(l, hmm_span, link);
-            if (!(s->flags & HMM_SPAN_DIRTY) || (!force && now - s->freed_at < hmm_opt.purge_delay))
+            if (!force && now - s->freed_at < hmm_opt.purge_delay)
+                continue;
+            /* A chunk idle as a whole goes back, but one stays with the heap
+             * so a program that frees everything and starts again does not
+             * map it anew. */
+            if (s->npages == HMM_USABLE_PAGES && h->nchunks > 1) {
+                release_chunk(h, s);
+                continue;
+            }
+            if (!(s->flags & HMM_SPAN_DIRTY))
                 continue;
             hmm_os_purge(hmm_span_addr(s), (size_t)s->npages << HMM_PAGE_SHIFT);
             hmm_stat_add(&hmm_gstats.purged, (int64_t)s->npages << HMM_PAGE_SHIFT);
+            h->dirty_pages -= s->npages;
             s->flags = HMM_SPAN_ZEROED;
-            h->dirty_spans--;
         }
     }
-    hmm_chunk_pool_trim(now, force ? 0 : hmm_opt.purge_delay);
+    hmm_huge_trim(hmm_os_now_ms(), force);
+}
+
+void hmm_span_release_free_chunks(hmm_heap *h)
+{
+    hmm_list *bin = &h->bins[bin_of(HMM_USABLE_PAGES)];
+    for (hmm_list *l = bin->next, *next; l != bin && h->nchunks > 1; l = next) {
+        next = l->next;
+        hmm_span *s = hmm_container_of(l, hmm_span, link);
+        if (s->npages == HMM_USABLE_PAGES)
+            release_chunk(h, s);
+    }
 }
 
 void hmm_span_maybe_purge(hmm_heap *h)
 {
-    if (!h->dirty_spans)
-        return;
     uint64_t now = hmm_os_now_ms();
     if (now < h->next_purge)
         return;
-    hmm_span_purge(h, false);
     h->next_purge = now + hmm_opt.purge_delay / 2 + 1;
+    if (h->dirty_pages >= HMM_PURGE_MIN_PAGES || h->nchunks > 1)
+        hmm_span_purge(h, false);
+    if (h->state == HMM_HEAP_ACTIVE)
+        hmm_heap_reclaim_abandoned();
 }
 
 void hmm_span_check_chunk(hmm_heap *h, hmm_chunk *c)
