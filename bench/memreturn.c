@@ -10,10 +10,12 @@
  *
  * Reports on stderr, one line:
  *   memreturn: baseline_kb=B live_kb=L peak_kb=P freed_kb=F threshold_kb=T
- *              t_below_ms=MS final_kb=R
+ *              t_below_ms=MS rss100_kb=.. rss250_kb=.. rss500_kb=..
+ *              rss1000_kb=.. final_kb=R
  * where threshold = baseline + 1.1 * live, t_below_ms is the time after
  * the last free() until RSS first fell to the threshold or below (-1:
- * never within the 2 s), and final_kb the RSS of the last sample.
+ * never within the 2 s), rssN_kb the RSS N ms after the last free and
+ * final_kb the RSS of the last sample (at 2 s).
  */
 #include "bench.h"
 #include <time.h>
@@ -54,7 +56,10 @@ int main(int argc, char **argv)
     double scale = bench_scale(argc, argv);
     long nbatch = bench_scaled(200, scale, 20);
     uint64_t rng = 23, sum = 0;
+    /* The bookkeeping is written before the baseline is taken, so that the
+     * baseline covers it and the threshold only the blocks themselves. */
     struct batch *b = xmalloc((size_t)nbatch * sizeof *b);
+    memset(b, 0, (size_t)nbatch * sizeof *b);
     long baseline = rss_kb();
     size_t live = 0;
 
@@ -94,6 +99,9 @@ int main(int argc, char **argv)
     long threshold = baseline + (long)(live * 11 / 10 / 1024);
     double t_below = -1;
     long last = freed;
+    /* RSS at these times after the last free (ms). */
+    static const int mark_ms[4] = {100, 250, 500, 1000};
+    long mark_kb[4] = {-1, -1, -1, -1};
     if (last <= threshold)
         t_below = 0;
     void *keep[64] = {0};
@@ -115,8 +123,12 @@ int main(int argc, char **argv)
         struct timespec ts = {0, (long)((next - t) * 1e6)};
         nanosleep(&ts, NULL);
         last = rss_kb();
+        double dt = now_ms() - t0;
         if (t_below < 0 && last <= threshold)
-            t_below = now_ms() - t0;
+            t_below = dt;
+        for (int m = 0; m < 4; m++)
+            if (mark_kb[m] < 0 && dt >= mark_ms[m])
+                mark_kb[m] = last;
     }
     for (int j = 0; j < 64; j++)
         free(keep[j]);
@@ -132,8 +144,10 @@ int main(int argc, char **argv)
     free(b);
     fprintf(stderr,
             "memreturn: baseline_kb=%ld live_kb=%zu peak_kb=%ld freed_kb=%ld "
-            "threshold_kb=%ld t_below_ms=%.0f final_kb=%ld\n",
-            baseline, live / 1024, peak, freed, threshold, t_below, last);
+            "threshold_kb=%ld t_below_ms=%.0f rss100_kb=%ld rss250_kb=%ld "
+            "rss500_kb=%ld rss1000_kb=%ld final_kb=%ld\n",
+            baseline, live / 1024, peak, freed, threshold, t_below, mark_kb[0],
+            mark_kb[1], mark_kb[2], mark_kb[3], last);
     bench_ok("memreturn", sum);
     return 0;
 }
