@@ -76,7 +76,7 @@ int main(int argc, char **argv)
     }
     for (int i = 0; i < THREADS; i++) {
         jobs[i].handed = objs[i];
-        jobs[i].rounds = bench_scaled(scratch ? 40000 : 2000000, scale, 10);
+        jobs[i].rounds = bench_scaled(scratch ? 16000 : 1000000, scale, 10);
         jobs[i].writes = scratch ? 10000 : 100;
         int rc = pthread_create(&th[i], NULL, worker, &jobs[i]);
         bench_check(rc == 0, "pthread_create: %s", strerror(rc));

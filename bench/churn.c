@@ -34,7 +34,7 @@ static uint32_t burst_n[BURST];
 int main(int argc, char **argv)
 {
     double scale = bench_scale(argc, argv);
-    long rounds = bench_scaled(1100, scale, 5);
+    long rounds = bench_scaled(700, scale, 5);
     uint64_t rng = 42, sum = 0;
 
     for (long r = 0; r < rounds; r++) {

@@ -50,7 +50,7 @@ static void *worker(void *arg)
 int main(int argc, char **argv)
 {
     double scale = bench_scale(argc, argv);
-    long rounds = bench_scaled(100, scale, 2);
+    long rounds = bench_scaled(60, scale, 2);
     long ops = 100000;
 
     for (int i = 0; i < THREADS; i++) {

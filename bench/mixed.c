@@ -57,7 +57,7 @@ static struct blk shorts[SHORT], longs[LONG];
 int main(int argc, char **argv)
 {
     double scale = bench_scale(argc, argv);
-    long ops = bench_scaled(6000000, scale, 1000);
+    long ops = bench_scaled(4000000, scale, 1000);
     uint64_t rng = 7, sum = 0;
 
     for (long i = 0; i < ops; i++) {

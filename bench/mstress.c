@@ -89,7 +89,7 @@ static struct handoff hand[2][THREADS];
 int main(int argc, char **argv)
 {
     double scale = bench_scale(argc, argv);
-    long waves = bench_scaled(1200, scale, 4);
+    long waves = bench_scaled(800, scale, 4);
     uint64_t sum = 0;
     for (long w = 0; w < waves; w++) {
         pthread_t th[THREADS];
