@@ -88,7 +88,7 @@ static void *consumer(void *arg)
 int main(int argc, char **argv)
 {
     double scale = bench_scale(argc, argv);
-    long batches = bench_scaled(20000, scale, 100);
+    long batches = bench_scaled(40000, scale, 100);
     pthread_t th[2 * PAIRS];
     for (int i = 0; i < PAIRS; i++) {
         pairs[i].batches = batches;
