@@ -56,11 +56,10 @@ typedef struct hmm_span {
     char pad2_[14];
 } hmm_span;
 
-/* Chunk header magics; CACHED is a freed huge mapping kept for reuse. */
-enum { HMM_CHUNK_NORMAL = 0x484d4d43u, HMM_CHUNK_HUGE = 0x484d4d48u, HMM_CHUNK_CACHED = 0x484d4d46u };
+enum { HMM_CHUNK_NORMAL = 0x484d4d43u, HMM_CHUNK_HUGE = 0x484d4d48u };
 
 typedef struct hmm_chunk {
-    uint32_t magic;       /* HMM_CHUNK_NORMAL, _HUGE or _CACHED */
+    uint32_t magic;       /* HMM_CHUNK_NORMAL or HMM_CHUNK_HUGE */
     uint32_t free_pages;  /* NORMAL: pages in free spans */
     hmm_heap *heap;       /* NORMAL: the owning heap; NULL for HUGE */
     hmm_list link;        /* in the owner's chunk list */

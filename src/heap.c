@@ -262,10 +262,9 @@ static hmm_span *locate(const void *p, const char *func, hmm_chunk **cp)
         c = (hmm_chunk *)((char *)c - HMM_CHUNK_SIZE);
     *cp = c;
     if (c->magic != HMM_CHUNK_NORMAL) {
-        bool at_block = (const char *)p == (char *)c + c->offset;
-        if (c->magic == HMM_CHUNK_HUGE && at_block)
+        if (c->magic == HMM_CHUNK_HUGE && (const char *)p == (char *)c + c->offset)
             return NULL;
-        hmm_misuse(func, c->magic == HMM_CHUNK_CACHED && at_block ? "double free" : "invalid pointer", p);
+        hmm_misuse(func, "invalid pointer", p);
     }
     hmm_span *s = hmm_span_of(c, p);
     size_t off = (size_t)((const char *)p - hmm_span_addr(s));
@@ -381,7 +380,7 @@ static void *alloc_any(size_t size, size_t align, bool *zeroed)
     }
     size_t align_pages = align <= HMM_PAGE_SIZE ? 1 : align >> HMM_PAGE_SHIFT;
     size_t np = hmm_align_up(size ? size : 1, HMM_PAGE_SIZE) >> HMM_PAGE_SHIFT;
-    if (np + align_pages - 1 <= HMM_USABLE_PAGES) {
+    if (np <= (HMM_LARGE_MAX >> HMM_PAGE_SHIFT) && np + align_pages - 1 <= HMM_USABLE_PAGES) {
         hmm_heap *h = heap_get();
         p = h ? large_alloc(h, np, align_pages, zeroed) : NULL;
         goto done;

@@ -19,7 +19,7 @@
 #include "sizeclass.h"
 
 /* Largest block kept in a chunk's pages; larger ones are mapped alone. */
-#define HMM_LARGE_MAX (HMM_USABLE_PAGES << HMM_PAGE_SHIFT)
+#define HMM_LARGE_MAX ((size_t)2 << 20)
 /* Free-span bins: exact up to 15 pages, then four per doubling. */
 #define HMM_NBINS 44
 

@@ -18,16 +18,24 @@
 #include "os.h"
 #include "stats.h"
 
-#define CACHE_SLOTS 8
-/* Mappings above this are never cached. */
-#define CACHE_MAX_BYTES ((size_t)256 << 20)
+#define CACHE_SLOTS 16
+/* Most bytes the cache holds. */
+#define CACHE_MAX_BYTES ((size_t)128 << 20)
+
+/* Cached ranges are plain runs of pages, neither aligned nor headed: a
+ * request takes the front of one in place when it is chunk-aligned and big
+ * enough, or has pieces moved (page tables, not bytes) side by side into a
+ * new aligned mapping.  Either way resident pages are reused, not faulted in
+ * again, and what is left of a range stays cached. */
+typedef struct cached_range {
+    char *addr;
+    size_t size;
+    uint64_t at;
+} cached_range;
 
 static pthread_mutex_t cache_lock = PTHREAD_MUTEX_INITIALIZER;
-static struct {
-    hmm_chunk *c;
-    uint64_t at;
-} cache[CACHE_SLOTS];
-static size_t cache_len;
+static cached_range cache[CACHE_SLOTS];
+static size_t cache_len, cache_bytes;
 
 /* Marks the mapping at hdr as holding a live block. */
 static hmm_chunk *place(char *hdr, size_t map_size, size_t offset)
@@ -49,6 +57,7 @@ static void unplace(hmm_chunk *c)
 {
     if (c->offset >= HMM_CHUNK_SIZE)
         hmm_chunk_map_set((char *)c + c->offset, 0);
+    hmm_chunk_map_set(c, 0);
     hmm_stat_add(&hmm_gstats.huge_blocks, -1);
     hmm_stat_add(&hmm_gstats.huge_bytes, -(int64_t)(c->map_size - c->offset));
 }
@@ -61,53 +70,87 @@ static char *map(size_t size, size_t align)
     return p;
 }
 
-static void unmap(hmm_chunk *c)
+static void unmap(char *addr, size_t size)
 {
-    size_t size = c->map_size;
-    hmm_chunk_map_set(c, 0);
-    hmm_os_unmap(c, size);
+    hmm_os_unmap(addr, size);
     hmm_stat_mapped(-(int64_t)size);
 }
 
-/* A cached mapping of at least need bytes, not much more, cut to need. */
-static hmm_chunk *cache_take(size_t need)
+/* Removes cache entry i (cache_lock held). */
+static cached_range cache_remove(size_t i)
 {
-    hmm_chunk *c = NULL;
+    cached_range r = cache[i];
+    cache_bytes -= r.size;
+    cache[i] = cache[--cache_len];
+    return r;
+}
+
+/* Takes up to want bytes from the front of entry i (cache_lock held). */
+static cached_range cache_cut(size_t i, size_t want)
+{
+    cached_range r = cache[i];
+    if (r.size <= want)
+        return cache_remove(i);
+    r.size = want;
+    cache[i].addr += want;
+    cache[i].size -= want;
+    cache_bytes -= want;
+    return r;
+}
+
+/* A mapping of need bytes, aligned to a chunk, built from cached pages;
+ * NULL when the cache is empty. */
+static char *cache_take(size_t need)
+{
+    cached_range pieces[CACHE_SLOTS];
+    size_t n = 0, sum = 0;
     pthread_mutex_lock(&cache_lock);
-    size_t best = CACHE_SLOTS;
     for (size_t i = 0; i < cache_len; i++) {
-        size_t sz = cache[i].c->map_size;
-        if (sz >= need && sz - need <= need / 2 && (best == CACHE_SLOTS || sz < cache[best].c->map_size))
-            best = i;
+        if (cache[i].size >= need && ((uintptr_t)cache[i].addr & HMM_CHUNK_MASK) == 0) {
+            cached_range r = cache_cut(i, need);
+            pthread_mutex_unlock(&cache_lock);
+            return r.addr;
+        }
     }
-    if (best < CACHE_SLOTS) {
-        c = cache[best].c;
-        cache[best] = cache[--cache_len];
+    while (cache_len > 0 && sum < need) {
+        size_t big = 0;
+        for (size_t i = 1; i < cache_len; i++)
+            if (cache[i].size > cache[big].size)
+                big = i;
+        pieces[n] = cache_cut(big, need - sum);
+        sum += pieces[n++].size;
     }
     pthread_mutex_unlock(&cache_lock);
-    if (c && c->map_size > need && hmm_os_remap_inplace(c, c->map_size, need)) {
-        hmm_stat_mapped(-(int64_t)(c->map_size - need));
-        c->map_size = need;
+    if (n == 0)
+        return NULL;
+    char *dst = map(need, HMM_CHUNK_SIZE);
+    size_t off = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (dst && hmm_os_remap_to(pieces[i].addr, pieces[i].size, pieces[i].size, dst + off)) {
+            hmm_stat_mapped(-(int64_t)pieces[i].size);
+            off += pieces[i].size;
+        } else {
+            unmap(pieces[i].addr, pieces[i].size);
+        }
     }
-    return c;
+    return dst;
 }
 
 void hmm_huge_trim(uint64_t now, bool force)
 {
     for (;;) {
-        hmm_chunk *victim = NULL;
+        cached_range victim = {NULL, 0, 0};
         pthread_mutex_lock(&cache_lock);
         for (size_t i = 0; i < cache_len; i++) {
             if (force || now - cache[i].at >= hmm_opt.purge_delay) {
-                victim = cache[i].c;
-                cache[i] = cache[--cache_len];
+                victim = cache_remove(i);
                 break;
             }
         }
         pthread_mutex_unlock(&cache_lock);
-        if (!victim)
+        if (!victim.addr)
             return;
-        unmap(victim);
+        unmap(victim.addr, victim.size);
     }
 }
 
@@ -118,9 +161,9 @@ void *hmm_huge_alloc(size_t size, size_t align, bool *zeroed)
     size = hmm_align_up(size, HMM_PAGE_SIZE);
     *zeroed = false;
     if (align <= HMM_PAGE_SIZE) {
-        hmm_chunk *c = cache_take(HMM_PAGE_SIZE + size);
-        if (c)
-            return (char *)place((char *)c, c->map_size, HMM_PAGE_SIZE) + HMM_PAGE_SIZE;
+        char *hdr = cache_take(HMM_PAGE_SIZE + size);
+        if (hdr)
+            return (char *)place(hdr, HMM_PAGE_SIZE + size, HMM_PAGE_SIZE) + HMM_PAGE_SIZE;
     }
     *zeroed = true;
     if (align < HMM_CHUNK_SIZE) {
@@ -147,24 +190,30 @@ void *hmm_huge_alloc(size_t size, size_t align, bool *zeroed)
 void hmm_huge_free(hmm_chunk *c)
 {
     unplace(c);
+    char *addr = (char *)c;
+    size_t size = c->map_size;
     uint64_t now = hmm_os_now_ms();
-    if (c->offset == HMM_PAGE_SIZE && c->map_size <= CACHE_MAX_BYTES && hmm_opt.purge_delay > 0) {
-        /* The header stays mapped and marked, so a second free of the
-         * block is recognized. */
-        c->magic = HMM_CHUNK_CACHED;
-        hmm_chunk *evict = NULL;
-        pthread_mutex_lock(&cache_lock);
-        if (cache_len == CACHE_SLOTS) {
-            evict = cache[0].c;
-            cache[0] = cache[--cache_len];
-        }
-        cache[cache_len].c = c;
-        cache[cache_len++].at = now;
-        pthread_mutex_unlock(&cache_lock);
-        if (evict)
-            unmap(evict);
-    } else {
-        unmap(c);
+    if (size > CACHE_MAX_BYTES || hmm_opt.purge_delay == 0) {
+        unmap(addr, size);
+        return;
+    }
+    /* The oldest entries make room. */
+    cached_range evict[CACHE_SLOTS];
+    size_t nevict = 0;
+    pthread_mutex_lock(&cache_lock);
+    while (cache_len > 0 && (cache_len == CACHE_SLOTS || cache_bytes + size > CACHE_MAX_BYTES)) {
+        size_t old = 0;
+        for (size_t i = 1; i < cache_len; i++)
+            if (cache[i].at < cache[old].at)
+                old = i;
+        evict[nevict++] = cache_remove(old);
+    }
+    cache[cache_len++] = (cached_range){addr, size, now};
+    cache_bytes += size;
+    pthread_mutex_unlock(&cache_lock);
+    while (nevict > 0) {
+        nevict--;
+        unmap(evict[nevict].addr, evict[nevict].size);
     }
     hmm_huge_trim(now, false);
 }
@@ -196,7 +245,6 @@ void *hmm_huge_realloc(hmm_chunk *c, size_t size)
         hmm_os_unmap(dst, new_map);
         return NULL;
     }
-    hmm_chunk_map_set(c, 0);
     hmm_stat_mapped((int64_t)new_map - (int64_t)old_map);
     return (char *)place(dst, new_map, offset) + offset;
 }

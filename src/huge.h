@@ -1,7 +1,7 @@
 /*
  * huge.h - blocks above HMM_LARGE_MAX, each in a mapping of its own with a
  * one-page header at a chunk-aligned address (so the chunk map finds it),
- * resized with mremap, unmapped on free (after a short stay in a cache).
+ * resized with mremap; freed pages stay in a cache for the purge delay.
  */
 #ifndef HMM_HUGE_H
 #define HMM_HUGE_H
