@@ -21,6 +21,9 @@ hmm_heap hmm_heap_empty = {.cur = {[0 ... HMM_NCLASS - 1] = &span_empty}};
 __thread hmm_heap *hmm_tls_heap __attribute__((tls_model("initial-exec"))) = &hmm_heap_empty;
 uintptr_t hmm_secret;
 
+/* Blocks a thread batches for another heap before sending them. */
+#define OUTBOX_MAX 32
+
 static pthread_mutex_t init_lock = PTHREAD_MUTEX_INITIALIZER;
 static bool init_done;
 static bool atfork_registered;
@@ -241,12 +244,47 @@ void hmm_heap_reclaim_abandoned(void)
     pthread_mutex_unlock(&heaps_lock);
 }
 
-static void remote_push(hmm_heap *owner, hmm_block *b)
+/* Pushes the chain first..last on owner's remote list with one CAS. */
+static void remote_push(hmm_heap *owner, hmm_block *first, hmm_block *last)
 {
     hmm_block *head = __atomic_load_n(&owner->remote, __ATOMIC_RELAXED);
     do
-        b->next = head;
-    while (!__atomic_compare_exchange_n(&owner->remote, &head, b, true, __ATOMIC_RELEASE, __ATOMIC_RELAXED));
+        last->next = head;
+    while (!__atomic_compare_exchange_n(&owner->remote, &head, first, true, __ATOMIC_RELEASE, __ATOMIC_RELAXED));
+    if (__atomic_load_n(&owner->state, __ATOMIC_RELAXED) == HMM_HEAP_ABANDONED)
+        reclaim(owner);
+}
+
+/* Sends the batch of blocks h freed for another heap. */
+static void outbox_flush(hmm_heap *h)
+{
+    if (!h->out_head)
+        return;
+    remote_push(h->out_heap, h->out_head, h->out_tail);
+    h->out_head = h->out_tail = NULL;
+    h->out_n = 0;
+}
+
+/* Frees a block another heap owns: small ones are batched (at most
+ * OUTBOX_MAX per thread, so little memory waits), others sent at once. */
+static void free_remote(hmm_heap *h, hmm_chunk *c, hmm_span *s, hmm_block *b)
+{
+    b->key = hmm_free_key(b);
+    if (h == &hmm_heap_empty || s->kind != HMM_SPAN_SLAB) {
+        remote_push(c->heap, b, b);
+        return;
+    }
+    h->remote_frees++;
+    if (h->out_heap != c->heap) {
+        outbox_flush(h);
+        h->out_heap = c->heap;
+    }
+    b->next = h->out_head;
+    h->out_head = b;
+    if (!h->out_tail)
+        h->out_tail = b;
+    if (++h->out_n >= OUTBOX_MAX)
+        outbox_flush(h);
 }
 
 /* The block p points to, checked: its chunk (*cp) and its span, or NULL
@@ -302,19 +340,14 @@ void hmm_free_slow(void *p, const char *func)
         free_local(h, p);
         return;
     }
-    ((hmm_block *)p)->key = hmm_free_key(p);
-    if (h != &hmm_heap_empty)
-        h->remote_frees++;
-    hmm_heap *owner = c->heap;
-    remote_push(owner, p);
-    if (__atomic_load_n(&owner->state, __ATOMIC_RELAXED) == HMM_HEAP_ABANDONED)
-        reclaim(owner);
+    free_remote(h, c, s, p);
 }
 
 /* ---- allocating ---- */
 
 static void *small_alloc(hmm_heap *h, unsigned cls)
 {
+    outbox_flush(h);
     if (__atomic_load_n(&h->remote, __ATOMIC_RELAXED))
         drain_remote(h);
     hmm_span *s = h->cur[cls];
@@ -485,6 +518,7 @@ void *hmm_realloc(void *p, size_t size, const char *func)
 static void thread_exit(void *arg)
 {
     hmm_heap *h = arg;
+    outbox_flush(h);
     drain_remote(h);
     for (unsigned c = 0; c < HMM_NCLASS; c++) {
         hmm_span *s = h->cur[c];

@@ -38,6 +38,10 @@ struct hmm_heap {
     uint64_t next_purge;           /* hmm_os_now_ms() of the next purge pass */
     size_t dirty_pages;            /* pages of free spans that may be resident */
     uint64_t slabs, large_blocks, remote_frees;
+    /* Small blocks this thread freed for one other heap, sent in a batch. */
+    hmm_heap *out_heap;
+    hmm_block *out_head, *out_tail;
+    unsigned out_n;
     hmm_list all;                  /* in the registry of heaps */
     struct hmm_heap *next_abandoned;
     int state;
