@@ -19,7 +19,9 @@ EXTRA_DIST += \
 	debian/copyright \
 	debian/libhmm-dev.install \
 	debian/libhmm.install \
+	debian/libhmm.lintian-overrides \
 	debian/libhmm1.install \
+	debian/libhmm1.lintian-overrides \
 	debian/libhmm1.symbols \
 	debian/not-installed \
 	debian/rules \

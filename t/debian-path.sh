@@ -303,7 +303,7 @@ else
     diag < cc.log
     not_ok "cc app.c \$(pkg-config --cflags --libs hmm)"
 fi
-check "the program links libhmm.so.1" sh -c 'ldd ./app | grep -q "libhmm\.so\.1 => /usr/lib/"'
+check "the program links libhmm.so.1" sh -c 'ldd ./app | grep -Eq "libhmm\.so\.1 => (/usr)?/lib/"'
 check "the program runs on libhmm" sh -c './app | grep -qx "libhmm ok, heaps counted"'
 
 # --- 7. purge, and nothing left behind -----------------------------------------
