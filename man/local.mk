@@ -4,14 +4,36 @@
 dist_man_MANS += \
 	man/hmm-run.1 \
 	man/HmmAlloc.3 \
-	man/HmmFree.3 \
-	man/HmmCalloc.3 \
-	man/HmmRealloc.3 \
 	man/HmmAlignedAlloc.3 \
 	man/HmmUsableSize.3 \
 	man/HmmGetStats.3 \
-	man/HmmPrintStats.3 \
 	man/libhmm.7
+
+# Names documented on another function's page are installed as symbolic
+# links to it (LINK:PAGE), rather than as ".so" stubs, which mandoc calls
+# fragile.  Debian's dh_compress keeps them pointing at the compressed page.
+MAN3_LINKS = HmmFree.3:HmmAlloc.3 HmmCalloc.3:HmmAlloc.3 \
+	HmmRealloc.3:HmmAlloc.3 HmmPrintStats.3:HmmGetStats.3
+
+install-data-hook: install-man3-links
+install-man3-links:
+	@$(NORMAL_INSTALL)
+	@cd '$(DESTDIR)$(man3dir)' && for pair in $(MAN3_LINKS); do \
+	  link=$${pair%%:*}; page=$${pair#*:}; \
+	  echo " ln -s $$page '$(DESTDIR)$(man3dir)/$$link'"; \
+	  rm -f "$$link" && ln -s "$$page" "$$link" || exit 1; \
+	done
+
+uninstall-hook: uninstall-man3-links
+uninstall-man3-links:
+	@$(NORMAL_UNINSTALL)
+	@for pair in $(MAN3_LINKS); do \
+	  link=$${pair%%:*}; \
+	  echo " rm -f '$(DESTDIR)$(man3dir)/$$link'"; \
+	  rm -f "$(DESTDIR)$(man3dir)/$$link"; \
+	done
+
+.PHONY: install-man3-links uninstall-man3-links
 
 EXTRA_DIST += \
 	debian/changelog \
@@ -33,8 +55,7 @@ EXTRA_DIST += \
 
 # The pages' own checks: mandoc's linter and groff's warnings through man(1).
 # Not part of "make check" (mandoc and man-db may be missing).
-MAN_LINT_PAGES = man/hmm-run.1 man/HmmAlloc.3 man/HmmAlignedAlloc.3 \
-	man/HmmUsableSize.3 man/HmmGetStats.3 man/libhmm.7
+MAN_LINT_PAGES = $(dist_man_MANS)
 lint-man:
 	@cd $(srcdir) && out=$$(mandoc -Tlint $(MAN_LINT_PAGES) 2>&1); \
 	  if test -n "$$out"; then echo "$$out"; exit 1; fi
