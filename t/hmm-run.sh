@@ -1,0 +1,116 @@
+#!/bin/sh
+# hmm-run.sh - the hmm-run wrapper of the build tree: options, usage errors,
+# exit statuses, LD_PRELOAD handling, --stats, argument passing.
+
+: "${abs_top_builddir:?run through make check}"
+run=$abs_top_builddir/hmm-run
+lib=$abs_top_builddir/.libs/libhmm.so.1
+
+if [ "${HMM_TEST_INTERPOSE-1}" != 1 ]; then
+    echo "1..0 # SKIP the library is not preloadable in this build (sanitizers)"
+    exit 0
+fi
+
+tmp=$(mktemp -d "$abs_top_builddir/t/tmp.hmm-run.XXXXXX") || exit 1
+trap 'rm -rf "$tmp"' EXIT
+n=0
+failed=0
+
+# check DESCRIPTION TEST-COMMAND...: one TAP line.
+check() {
+    desc=$1
+    shift
+    n=$((n + 1))
+    if "$@"; then
+        echo "ok $n - $desc"
+    else
+        echo "not ok $n - $desc"
+        failed=$((failed + 1))
+        for f in out err; do
+            [ -s "$tmp/$f" ] && sed "s/^/# $f: /" "$tmp/$f" >&2
+        done
+    fi
+}
+
+# runs hmm-run with the given arguments; status in $st, output in $tmp/out, $tmp/err
+hr() {
+    "$run" "$@" >"$tmp/out" 2>"$tmp/err" </dev/null
+    st=$?
+}
+
+echo "1..28"
+
+hr --help
+check "--help exits 0" [ "$st" = 0 ]
+check "--help prints the usage on stdout" grep -q '^Usage: hmm-run \[--stats\] \[--\] COMMAND' "$tmp/out"
+
+hr --version
+check "--version exits 0" [ "$st" = 0 ]
+check "--version prints 'hmm-run (libhmm) $PACKAGE_VERSION'" \
+    [ "$(cat "$tmp/out")" = "hmm-run (libhmm) $PACKAGE_VERSION" ]
+
+hr --bogus true
+check "an unknown option exits 2" [ "$st" = 2 ]
+check "... naming the option, with the usage, on stderr" \
+    sh -c "grep -q -- '--bogus' '$tmp/err' && grep -q '^Usage:' '$tmp/err' && ! test -s '$tmp/out'"
+
+hr
+check "no command exits 2" [ "$st" = 2 ]
+check "... with a message and the usage on stderr" \
+    sh -c "grep -q 'no command' '$tmp/err' && grep -q '^Usage:' '$tmp/err'"
+hr --stats --
+check "'--stats --' and no command exits 2" [ "$st" = 2 ]
+
+hr hmm-no-such-command-here
+check "a command not in PATH exits 127" [ "$st" = 127 ]
+check "... saying why" grep -q 'hmm-no-such-command-here.*not found' "$tmp/err"
+hr ./no/such/program
+check "a missing program path exits 127" [ "$st" = 127 ]
+: >"$tmp/notexec"
+chmod 644 "$tmp/notexec"
+hr "$tmp/notexec"
+check "a file that is not executable exits 127, saying why" \
+    sh -c "[ $st = 127 ] && grep -q 'not executable' '$tmp/err'"
+hr "$tmp"
+check "a directory exits 127" [ "$st" = 127 ]
+hr -- -x
+check "a command after -- is not an option (127, not 2)" [ "$st" = 127 ]
+
+hr true
+check "the exit status of a successful command is 0" [ "$st" = 0 ]
+hr sh -c 'exit 42'
+check "the command's exit status is passed through (42)" [ "$st" = 42 ]
+hr false
+check "... and 1 from false" [ "$st" = 1 ]
+hr sh -c 'kill -TERM $$'
+check "a command killed by SIGTERM gives 128+15" [ "$st" = 143 ]
+
+env -u LD_PRELOAD "$run" printenv LD_PRELOAD >"$tmp/out" 2>"$tmp/err"
+check "LD_PRELOAD is the build tree's library" [ "$(cat "$tmp/out")" = "$lib" ]
+LD_PRELOAD=libm.so.6 "$run" printenv LD_PRELOAD >"$tmp/out" 2>"$tmp/err"
+check "an existing LD_PRELOAD is appended to" [ "$(cat "$tmp/out")" = "libm.so.6:$lib" ]
+
+hr cat /proc/self/maps
+check "the command runs with libhmm.so.1 mapped" grep -q -F "$lib" "$tmp/out"
+
+hr printf '[%s]\n' 'a b' '' 'c*' '-x' '$HOME'
+printf '[%s]\n' 'a b' '' 'c*' '-x' '$HOME' >"$tmp/want"
+check "arguments are passed unchanged" cmp -s "$tmp/want" "$tmp/out"
+
+echo "through stdin" | "$run" cat >"$tmp/out" 2>"$tmp/err"
+check "stdin reaches the command" [ "$(cat "$tmp/out")" = "through stdin" ]
+
+hr --stats printenv HMM_STATS
+check "--stats sets HMM_STATS=1" [ "$(cat "$tmp/out")" = 1 ]
+hr --stats perl -e 'print "hello\n"'
+check "--stats prints libhmm's statistics on stderr at exit" \
+    sh -c "[ $st = 0 ] && [ \"\$(cat '$tmp/out')\" = hello ] && grep -q 'libhmm' '$tmp/err'"
+# GNU tools close stdout and stderr in an atexit handler, before libhmm's
+# destructor runs: the statistics must get out all the same.
+hr --stats sort /dev/null
+check "--stats prints statistics for a program that closes stderr at exit (sort)" \
+    grep -q 'libhmm' "$tmp/err"
+hr perl -e 'print "hello\n"'
+check "without --stats, stderr stays empty" sh -c "[ $st = 0 ] && ! test -s '$tmp/err'"
+
+exit 0

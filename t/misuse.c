@@ -1,0 +1,271 @@
+/*
+ * misuse.c - bad frees are caught: each case runs in a child whose stderr
+ * is captured; the child must die of SIGABRT after writing exactly one line,
+ * "libhmm: FUNC(): WHAT 0xADDR", naming the function it called and the
+ * address it passed.
+ */
+#define _GNU_SOURCE
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/mman.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "tap.h"
+#include "testlib.h"
+
+typedef void (*misuse_fn)(void);
+
+/* The address a case passes, written by the child into memory shared with
+ * the parent (stack addresses are only known in the child). */
+static void *volatile *shared;
+#define bad_ptr (*shared)
+static char static_array[256] __attribute__((aligned(16)));
+
+/* Runs fn in a child; checks it aborts with the one-line message. */
+static void expect_abort(const char *desc, misuse_fn fn, const char *func, const char *what)
+{
+    int fds[2];
+    bad_ptr = NULL;
+    if (pipe(fds) != 0)
+        sysbail("pipe");
+    fflush(NULL);
+    pid_t pid = fork();
+    if (pid < 0)
+        sysbail("fork");
+    if (pid == 0) {
+        struct rlimit no_core = {0, 0};
+        setrlimit(RLIMIT_CORE, &no_core);
+        close(fds[0]);
+        dup2(fds[1], STDERR_FILENO);
+        close(fds[1]);
+        alarm(10);
+        fn();
+        _exit(0); /* not reached when the misuse is caught */
+    }
+    close(fds[1]);
+    char buf[4096];
+    size_t len = 0;
+    ssize_t n;
+    while (len < sizeof buf - 1 && (n = read(fds[0], buf + len, sizeof buf - 1 - len)) > 0)
+        len += (size_t)n;
+    buf[len] = '\0';
+    close(fds[0]);
+    int status;
+    if (waitpid(pid, &status, 0) != pid)
+        sysbail("waitpid");
+
+    char want[128];
+    int prefix = snprintf(want, sizeof want, "libhmm: %s(): %s ", func, what);
+    int good = WIFSIGNALED(status) && WTERMSIG(status) == SIGABRT;
+    const char *nl = strchr(buf, '\n');
+    if (good)
+        good = nl != NULL && nl[1] == '\0' && strncmp(buf, want, (size_t)prefix) == 0;
+    if (good) {
+        char *end;
+        unsigned long long addr = strtoull(buf + prefix, &end, 16);
+        good = strncmp(buf + prefix, "0x", 2) == 0 && end == nl &&
+               addr == (unsigned long long)(uintptr_t)bad_ptr;
+    }
+    ok(good, "%s: aborts with \"%s%p\"", desc, want, bad_ptr);
+    if (!good) {
+        if (WIFSIGNALED(status))
+            diag("child killed by signal %d", WTERMSIG(status));
+        else
+            diag("child exited with status %d", WEXITSTATUS(status));
+        diag("stderr: \"%s\"", buf);
+    }
+}
+
+/* The cases. */
+static void hmm_free_stack(void)
+{
+    char local[64];
+    bad_ptr = local + 16;
+    HmmFree(bad_ptr);
+}
+static void hmm_free_static(void)
+{
+    bad_ptr = static_array + 32;
+    HmmFree(bad_ptr);
+}
+static void hmm_free_mmap(void)
+{
+    char *m = mmap(NULL, 1 << 16, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    bad_ptr = m + 4096;
+    HmmFree(bad_ptr);
+}
+static void hmm_free_unmapped(void)
+{
+    bad_ptr = (void *)(uintptr_t)0x5555deadbee0ULL;
+    HmmFree(bad_ptr);
+}
+static void hmm_double_free(void)
+{
+    bad_ptr = HmmAlloc(32);
+    HmmFree(bad_ptr);
+    HmmFree(bad_ptr);
+}
+static void hmm_double_free_later(void)
+{
+    /* Not the most recently freed block: other frees in between. */
+    void *other[8];
+    bad_ptr = HmmAlloc(48);
+    for (int i = 0; i < 8; i++)
+        other[i] = HmmAlloc(48);
+    HmmFree(bad_ptr);
+    for (int i = 0; i < 8; i++)
+        HmmFree(other[i]);
+    HmmFree(bad_ptr);
+}
+static void hmm_double_free_sizes(void)
+{
+    /* A double free of a small block in a slab of another class. */
+    bad_ptr = HmmAlloc(3000);
+    HmmFree(bad_ptr);
+    void *p = HmmAlloc(100);
+    HmmFree(bad_ptr);
+    HmmFree(p);
+}
+static void hmm_realloc_stack(void)
+{
+    char local[64];
+    bad_ptr = local;
+    void *p = HmmRealloc(bad_ptr, 100);
+    (void)p;
+}
+static void hmm_usable_stack(void)
+{
+    char local[64];
+    bad_ptr = local;
+    volatile size_t n = HmmUsableSize(bad_ptr);
+    (void)n;
+}
+
+/* The very first call into libhmm in a fresh process is a bad free. */
+static const char *self;
+#define NOWHERE ((void *)(uintptr_t)0x5555deadbee0ULL)
+static void first_call(const char *func)
+{
+    bad_ptr = NOWHERE;
+    execl(self, self, "--first", func, (char *)NULL);
+    _exit(99);
+}
+static void hmm_first_call(void) { first_call("HmmFree"); }
+
+#if HMM_TEST_INTERPOSE
+static void free_first_call(void) { first_call("free"); }
+
+static void free_stack(void)
+{
+    char local[64];
+    bad_ptr = local + 16;
+    free(bad_ptr);
+}
+static void free_never_allocated(void)
+{
+    bad_ptr = static_array + 16;
+    free(bad_ptr);
+}
+static void free_mmap(void)
+{
+    char *m = mmap(NULL, 1 << 16, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    bad_ptr = m + 4096;
+    free(bad_ptr);
+}
+static void double_free(void)
+{
+    bad_ptr = malloc(32);
+    free(bad_ptr);
+    free(bad_ptr);
+}
+static void double_free_later(void)
+{
+    void *other[8];
+    bad_ptr = malloc(64);
+    for (int i = 0; i < 8; i++)
+        other[i] = malloc(64);
+    free(bad_ptr);
+    for (int i = 0; i < 8; i++)
+        free(other[i]);
+    free(bad_ptr);
+}
+static void realloc_stack(void)
+{
+    char local[64];
+    bad_ptr = local;
+    void *p = realloc(bad_ptr, 100);
+    (void)p;
+}
+static void realloc_static(void)
+{
+    bad_ptr = static_array;
+    void *p = realloc(bad_ptr, 10);
+    (void)p;
+}
+static void free_sized_stack(void)
+{
+    char local[64];
+    bad_ptr = local;
+    free_sized(bad_ptr, 64);
+}
+static void usable_stack(void)
+{
+    char local[64];
+    bad_ptr = local;
+    volatile size_t n = malloc_usable_size(bad_ptr);
+    (void)n;
+}
+#endif
+
+int main(int argc, char **argv)
+{
+    if (argc == 3 && strcmp(argv[1], "--first") == 0) {
+        if (strcmp(argv[2], "HmmFree") == 0)
+            HmmFree(NOWHERE);
+#if HMM_TEST_INTERPOSE
+        else
+            free(NOWHERE);
+#endif
+        return 0;
+    }
+    self = argv[0];
+    shared = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    if (shared == MAP_FAILED)
+        sysbail("mmap");
+    plan_lazy();
+    expect_abort("HmmFree of a bad pointer as the first call into libhmm", hmm_first_call, "HmmFree",
+                 "invalid pointer");
+    /* From here on libhmm is initialized in every child. */
+    HmmFree(HmmAlloc(1));
+    expect_abort("HmmFree of a stack address", hmm_free_stack, "HmmFree", "invalid pointer");
+    expect_abort("HmmFree of a static array", hmm_free_static, "HmmFree", "invalid pointer");
+    expect_abort("HmmFree of a page mapped by the program", hmm_free_mmap, "HmmFree",
+                 "invalid pointer");
+    expect_abort("HmmFree of an unmapped address", hmm_free_unmapped, "HmmFree", "invalid pointer");
+    expect_abort("HmmFree twice (small block)", hmm_double_free, "HmmFree", "double free");
+    expect_abort("HmmFree twice with other frees between", hmm_double_free_later, "HmmFree",
+                 "double free");
+    expect_abort("HmmFree twice with an allocation between", hmm_double_free_sizes, "HmmFree",
+                 "double free");
+    expect_abort("HmmRealloc of a stack address", hmm_realloc_stack, "HmmRealloc", "invalid pointer");
+    expect_abort("HmmUsableSize of a stack address", hmm_usable_stack, "HmmUsableSize",
+                 "invalid pointer");
+#if HMM_TEST_INTERPOSE
+    expect_abort("free of a bad pointer as the first call into libhmm", free_first_call, "free",
+                 "invalid pointer");
+    expect_abort("free of a stack address", free_stack, "free", "invalid pointer");
+    expect_abort("free of a pointer never allocated", free_never_allocated, "free", "invalid pointer");
+    expect_abort("free of a page mapped by the program", free_mmap, "free", "invalid pointer");
+    expect_abort("free twice (small block)", double_free, "free", "double free");
+    expect_abort("free twice with other frees between", double_free_later, "free", "double free");
+    expect_abort("realloc of a stack address", realloc_stack, "realloc", "invalid pointer");
+    expect_abort("realloc of a static array", realloc_static, "realloc", "invalid pointer");
+    expect_abort("free_sized of a stack address", free_sized_stack, "free_sized", "invalid pointer");
+    expect_abort("malloc_usable_size of a stack address", usable_stack, "malloc_usable_size",
+                 "invalid pointer");
+#endif
+    return tap_done();
+}

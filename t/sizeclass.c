@@ -1,0 +1,109 @@
+/*
+ * sizeclass.c - the size classes of src/sizeclass.h on their own: the table
+ * is ordered and aligned, every small size maps to the smallest class that
+ * holds it, the documented waste bounds hold, and the aligned-class search
+ * agrees with a brute-force search.
+ */
+#include <stdbool.h>
+#include <stdio.h>
+
+#include "sizeclass.h"
+#include "tap.h"
+
+static void test_table(void)
+{
+    bool sorted = true, aligned = true;
+    for (unsigned c = 0; c < HMM_NCLASS; c++) {
+        if (c > 0 && hmm_classes[c].size <= hmm_classes[c - 1].size)
+            sorted = false;
+        if (hmm_classes[c].size % HMM_ALIGN != 0)
+            aligned = false;
+    }
+    ok(sorted, "class sizes strictly increase");
+    ok(aligned, "every class size is a multiple of %d", HMM_ALIGN);
+    is_int(HMM_ALIGN, hmm_classes[0].size, "the smallest class is %d bytes", HMM_ALIGN);
+    is_int(HMM_SMALL_MAX, hmm_classes[HMM_NCLASS - 1].size, "the largest class is HMM_SMALL_MAX");
+}
+
+static void test_lookup(void)
+{
+    size_t bad_fit = 0, not_smallest = 0, not_monotonic = 0, too_wasteful = 0;
+    unsigned prev = 0;
+    for (size_t size = 0; size <= HMM_SMALL_MAX; size++) {
+        unsigned c = hmm_size_class(size);
+        if (c >= HMM_NCLASS || hmm_classes[c].size < size) {
+            if (bad_fit++ < 5)
+                diag("size %zu -> class %u does not hold it", size, c);
+            continue;
+        }
+        if (c > 0 && hmm_classes[c - 1].size >= size && size > 0) {
+            if (not_smallest++ < 5)
+                diag("size %zu -> class %u (%u bytes) but class %u (%u bytes) fits", size, c,
+                     (unsigned)hmm_classes[c].size, c - 1, (unsigned)hmm_classes[c - 1].size);
+        }
+        if (c < prev && not_monotonic++ < 5)
+            diag("size %zu -> class %u, below class %u of size %zu", size, c, prev, size - 1);
+        prev = c;
+        /* Above 128 bytes no block wastes more than a fifth of itself. */
+        if (size > 128 && (hmm_classes[c].size - size) * 5 > hmm_classes[c].size && too_wasteful++ < 5)
+            diag("size %zu in class of %u bytes wastes more than a fifth", size,
+                 (unsigned)hmm_classes[c].size);
+    }
+    is_int(0, (long long)bad_fit, "every size 0..HMM_SMALL_MAX maps to a class that holds it");
+    is_int(0, (long long)not_smallest, "... and to the smallest such class");
+    is_int(0, (long long)not_monotonic, "the class never decreases as the size grows");
+    is_int(0, (long long)too_wasteful, "above 128 bytes, waste is at most a fifth of the block");
+    is_int(0, hmm_size_class(0), "size 0 maps to the smallest class");
+}
+
+static void test_geometry(void)
+{
+    size_t bad = 0;
+    for (unsigned c = 0; c < HMM_NCLASS; c++) {
+        const hmm_class_info *k = &hmm_classes[c];
+        size_t slab = (size_t)k->pages * HMM_PAGE_SIZE;
+        if (k->pages == 0 || (size_t)k->count * k->size > slab || k->count < 8 ||
+            slab - (size_t)k->count * k->size > slab / 16) {
+            if (bad++ < 5)
+                diag("class %u: %u bytes, %u pages, %u blocks", c, (unsigned)k->size,
+                     (unsigned)k->pages, (unsigned)k->count);
+        }
+    }
+    is_int(0, (long long)bad, "each slab holds >= 8 blocks and wastes <= 1/16 of its pages");
+}
+
+static void test_aligned(void)
+{
+    size_t bad = 0, checked = 0;
+    for (size_t align = 1; align <= HMM_PAGE_SIZE; align <<= 1) {
+        for (size_t size = 0; size <= HMM_SMALL_MAX; size += size < 1100 ? 1 : 61) {
+            unsigned got = hmm_size_class_aligned(size, align);
+            unsigned want = HMM_NCLASS;
+            for (unsigned c = hmm_size_class(size); c < HMM_NCLASS; c++)
+                if (hmm_classes[c].size >= size && hmm_classes[c].size % align == 0) {
+                    want = c;
+                    break;
+                }
+            checked++;
+            if (got != want && bad++ < 5)
+                diag("aligned class of size %zu, alignment %zu: got %u, want %u", size, align, got,
+                     want);
+        }
+    }
+    is_int(0, (long long)bad, "hmm_size_class_aligned agrees with a brute-force search (%zu cases)",
+           checked);
+    ok(hmm_size_class_aligned(HMM_SMALL_MAX + 1, 16) == HMM_NCLASS,
+       "no aligned class for a size above HMM_SMALL_MAX");
+    ok(hmm_size_class_aligned(HMM_SMALL_MAX, HMM_PAGE_SIZE) < HMM_NCLASS,
+       "HMM_SMALL_MAX is page-aligned");
+}
+
+int main(void)
+{
+    plan(13);
+    test_table();
+    test_lookup();
+    test_geometry();
+    test_aligned();
+    return tap_done();
+}
