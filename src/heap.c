@@ -505,7 +505,17 @@ void *hmm_realloc(void *p, size_t size, const char *func)
         if (hmm_span_grow(h, s, np))
             return p;
     }
-    void *q = hmm_alloc(size);
+    /* A block that must move to grow is given a quarter more pages, so a
+     * buffer grown by small steps is not copied at every page. */
+    size_t want = size;
+    if (size > old && size > HMM_SMALL_MAX && size <= HMM_LARGE_MAX) {
+        want = size + size / 4;
+        if (want > HMM_LARGE_MAX)
+            want = HMM_LARGE_MAX;
+    }
+    void *q = hmm_alloc(want);
+    if (!q && want != size)
+        q = hmm_alloc(size);
     if (!q)
         return NULL;
     memcpy(q, p, old < size ? old : size);
