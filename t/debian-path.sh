@@ -162,7 +162,7 @@ echo "# dpkg-buildpackage -us -uc -b (DEB_BUILD_OPTIONS=$DEB_BUILD_OPTIONS)"
 if dpkg-buildpackage -us -uc -b > "$tmp/buildpackage.log" 2>&1; then
     ok "dpkg-buildpackage -us -uc -b"
 else
-    tail -n 40 "$tmp/buildpackage.log" | diag
+    { grep -E '^(FAIL|ERROR|XPASS):' "$tmp/buildpackage.log"; tail -n 25 "$tmp/buildpackage.log"; } | diag
     not_ok "dpkg-buildpackage -us -uc -b"
     bail "no packages to test"
 fi
