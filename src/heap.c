@@ -350,6 +350,7 @@ static void *small_alloc(hmm_heap *h, unsigned cls)
     outbox_flush(h);
     if (__atomic_load_n(&h->remote, __ATOMIC_RELAXED))
         drain_remote(h);
+    hmm_span_maybe_purge(h);
     hmm_span *s = h->cur[cls];
     if (!s->free) {
         if (s != &span_empty && s->carved < s->count) {
@@ -363,7 +364,6 @@ static void *small_alloc(hmm_heap *h, unsigned cls)
                 s = hmm_container_of(l, hmm_span, link);
                 s->flags &= (uint8_t)~HMM_SPAN_LISTED;
             } else {
-                hmm_span_maybe_purge(h);
                 s = slab_new(h, cls);
                 if (!s)
                     return NULL;
