@@ -9,20 +9,7 @@
 #include "os.h"
 #include "stats.h"
 
-uint8_t *hmm_chunk_map;
-
-bool hmm_chunk_init(void)
-{
-    if (__atomic_load_n(&hmm_chunk_map, __ATOMIC_ACQUIRE))
-        return true;
-    uint8_t *map = hmm_os_reserve((size_t)1 << (HMM_ADDR_BITS - HMM_CHUNK_SHIFT));
-    if (!map)
-        return false;
-    uint8_t *expected = NULL;
-    if (!__atomic_compare_exchange_n(&hmm_chunk_map, &expected, map, false, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
-        hmm_os_unmap(map, (size_t)1 << (HMM_ADDR_BITS - HMM_CHUNK_SHIFT));
-    return true;
-}
+uint8_t hmm_chunk_map[HMM_MAP_SLOTS];
 
 void hmm_chunk_map_set(const void *slot, uint8_t v)
 {

@@ -75,8 +75,11 @@ typedef struct hmm_chunk {
 
 /* One byte per chunk-sized slot of the address space: 0 not ours, 1 a chunk
  * header is at the slot's start, 2 the header is one slot below (huge blocks
- * aligned to a chunk or more). */
-extern uint8_t *hmm_chunk_map;
+ * aligned to a chunk or more).  It lives in .bss (32 MiB of address space,
+ * zero pages until written), so it is there before any initialization: a
+ * free() before the first malloc() is checked like any other. */
+#define HMM_MAP_SLOTS ((size_t)1 << (HMM_ADDR_BITS - HMM_CHUNK_SHIFT))
+extern uint8_t hmm_chunk_map[HMM_MAP_SLOTS];
 
 hmm_inline hmm_chunk *hmm_chunk_of(const void *p) { return (hmm_chunk *)((uintptr_t)p & ~(uintptr_t)HMM_CHUNK_MASK); }
 
@@ -101,8 +104,6 @@ hmm_inline hmm_span *hmm_span_of(hmm_chunk *c, const void *p)
     return s - s->head_off;
 }
 
-/* Sets up the address-space map (idempotent; no allocation). */
-bool hmm_chunk_init(void);
 void hmm_chunk_map_set(const void *slot, uint8_t v);
 /* A new chunk for heap, formatted as one free span. */
 hmm_chunk *hmm_chunk_acquire(hmm_heap *heap);

@@ -48,7 +48,7 @@ static bool global_init(void)
     pthread_mutex_lock(&init_lock);
     if (!init_done) {
         hmm_options_init();
-        if (!hmm_chunk_init() || pthread_key_create(&exit_key, thread_exit) != 0) {
+        if (pthread_key_create(&exit_key, thread_exit) != 0) {
             pthread_mutex_unlock(&init_lock);
             return false;
         }
@@ -418,7 +418,7 @@ static void *alloc_any(size_t size, size_t align, bool *zeroed)
         p = h ? large_alloc(h, np, align_pages, zeroed) : NULL;
         goto done;
     }
-    p = hmm_huge_alloc(size, align, zeroed);
+    p = global_init() ? hmm_huge_alloc(size, align, zeroed) : NULL;
 done:
     if (p)
         return p;

@@ -156,7 +156,7 @@ void hmm_huge_trim(uint64_t now, bool force)
 
 void *hmm_huge_alloc(size_t size, size_t align, bool *zeroed)
 {
-    if (!hmm_chunk_init() || size > PTRDIFF_MAX - 2 * HMM_CHUNK_SIZE || align > ((size_t)1 << 40))
+    if (size > PTRDIFF_MAX - 2 * HMM_CHUNK_SIZE || align > ((size_t)1 << 40))
         return NULL;
     size = hmm_align_up(size, HMM_PAGE_SIZE);
     *zeroed = false;

@@ -9,8 +9,9 @@
 #include <stdlib.h>
 
 #include "diag.h"
+#include "os.h"
 
-hmm_options hmm_opt = {.stats = false, .purge_delay = 1000};
+hmm_options hmm_opt = {.stats = false, .stats_fd = 2, .purge_delay = 1000};
 
 typedef struct option_desc {
     const char *name;
@@ -58,4 +59,7 @@ void hmm_options_init(void)
         else
             *table[i].flag = x != 0;
     }
+    /* GNU tools close stderr in an atexit handler, before the report. */
+    if (hmm_opt.stats)
+        hmm_opt.stats_fd = hmm_os_keep_fd(2);
 }

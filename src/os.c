@@ -58,14 +58,6 @@ void hmm_os_unmap(void *addr, size_t size)
     errno = saved;
 }
 
-void *hmm_os_reserve(size_t size)
-{
-    int saved = errno;
-    void *p = map(NULL, size, MAP_NORESERVE);
-    errno = saved;
-    return p;
-}
-
 void hmm_os_purge(void *addr, size_t size)
 {
     int saved = errno;
@@ -127,6 +119,14 @@ uint64_t hmm_os_random(void)
     clock_gettime(CLOCK_MONOTONIC, &ts);
     r ^= (uint64_t)ts.tv_nsec * 0x94d049bb133111ebu;
     return r | 1;
+}
+
+int hmm_os_keep_fd(int fd)
+{
+    int saved = errno;
+    int copy = fcntl(fd, F_DUPFD_CLOEXEC, 64);
+    errno = saved;
+    return copy >= 0 ? copy : fd;
 }
 
 size_t hmm_os_page_size(void)

@@ -10,8 +10,6 @@
 /* Maps size bytes aligned to align (a power of two >= page); NULL on failure. */
 void *hmm_os_map_aligned(size_t size, size_t align);
 void hmm_os_unmap(void *addr, size_t size);
-/* Maps without committing swap; for the large sparse tables. */
-void *hmm_os_reserve(size_t size);
 /* Gives pages back; they read as zero when touched again. */
 void hmm_os_purge(void *addr, size_t size);
 /* Resizes a mapping in place; false when it cannot. */
@@ -23,6 +21,9 @@ uint64_t hmm_os_now_ms(void);
 /* Writes all of buf to fd, ignoring errors (used for diagnostics). */
 void hmm_os_write(int fd, const char *buf, size_t len);
 uint64_t hmm_os_random(void);
+/* A close-on-exec duplicate of fd numbered 64 or more, or fd itself when
+ * that fails: a report written at exit then survives a program closing fd. */
+int hmm_os_keep_fd(int fd);
 size_t hmm_os_page_size(void);
 /* The process's resident set size now and at its peak, in bytes. */
 void hmm_os_resident(uint64_t *now, uint64_t *peak);

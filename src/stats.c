@@ -64,5 +64,5 @@ __attribute__((destructor)) static void stats_at_exit(void)
 {
     hmm_options_init();
     if (hmm_opt.stats)
-        HmmPrintStats(2);
+        HmmPrintStats(hmm_opt.stats_fd);
 }
