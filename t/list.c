@@ -180,10 +180,11 @@ static void test_random(uint64_t seed)
             }
         }
     }
-    ok(good && list_is(&l, model, n), "%lu random push/push_back/remove match the model (%lu full checks)",
-       ops, checks);
+    ok(good && list_is(&l, model, n),
+       "%lu random push/push_back/remove match the model (%lu full checks)", ops, checks);
     hmm_list_splice(&other, &l);
-    ok(list_is(&other, model, n) && hmm_list_empty(&l), "splice of the random list keeps its order");
+    ok(list_is(&other, model, n) && hmm_list_empty(&l),
+       "splice of the random list keeps its order");
 }
 
 int main(void)

@@ -51,8 +51,8 @@ static void verify(run *R, slot *s, const char *when)
     long at = s->zero ? (all_bytes(s->p, s->size, 0) ? -1 : 0) : got(s, s->size);
     R->checks++;
     if (at >= 0 && R->bad_content++ < 5)
-        diag("seed %llu: %s: %zu-byte block %p changed at offset %ld",
-             (unsigned long long)R->seed, when, s->size, (void *)s->p, at);
+        diag("seed %llu: %s: %zu-byte block %p changed at offset %ld", (unsigned long long)R->seed,
+             when, s->size, (void *)s->p, at);
 }
 
 static void check_new(run *R, slot *s)
@@ -151,12 +151,13 @@ static void sequence(run *R, size_t phases, size_t per_phase, size_t *heap_check
 
 static void report(run *R, const char *who, size_t heap_checks, size_t want_checks)
 {
-    is_int(0, (long long)R->bad_content, "%s: %zu random operations: contents match the model (%zu checks)",
-           who, R->ops, R->checks);
+    is_int(0, (long long)R->bad_content,
+           "%s: %zu random operations: contents match the model (%zu checks)", who, R->ops,
+           R->checks);
     is_int(0, (long long)(R->bad_usable + R->bad_align),
            "%s: usable sizes and alignments are as requested", who);
-    is_int((long long)want_checks, (long long)heap_checks, "%s: hmm_check_heap() passes %zu times", who,
-           want_checks);
+    is_int((long long)want_checks, (long long)heap_checks, "%s: hmm_check_heap() passes %zu times",
+           who, want_checks);
 }
 
 static run runs[3];

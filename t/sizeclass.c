@@ -45,7 +45,8 @@ static void test_lookup(void)
             diag("size %zu -> class %u, below class %u of size %zu", size, c, prev, size - 1);
         prev = c;
         /* Above 128 bytes no block wastes more than a fifth of itself. */
-        if (size > 128 && (hmm_classes[c].size - size) * 5 > hmm_classes[c].size && too_wasteful++ < 5)
+        if (size > 128 && (hmm_classes[c].size - size) * 5 > hmm_classes[c].size &&
+            too_wasteful++ < 5)
             diag("size %zu in class of %u bytes wastes more than a fifth", size,
                  (unsigned)hmm_classes[c].size);
     }

@@ -59,7 +59,10 @@ static inline uint64_t mix64(uint64_t x)
 
 /* The pattern of a block tagged tag: word j is mix64(tag ^ j * K), so a
  * block copied to the wrong offset or mixed with another block is noticed. */
-static inline uint64_t pattern_word(uint64_t tag, size_t j) { return mix64(tag ^ (j * 0x9e3779b97f4a7c15ULL)); }
+static inline uint64_t pattern_word(uint64_t tag, size_t j)
+{
+    return mix64(tag ^ (j * 0x9e3779b97f4a7c15ULL));
+}
 
 /* Writes the pattern over bytes [from, to) of the block at p. */
 static inline void fill_range(void *p, size_t from, size_t to, uint64_t tag)
@@ -103,7 +106,10 @@ static inline long check_range(const void *p, size_t from, size_t to, uint64_t t
 }
 
 static inline void fill(void *p, size_t n, uint64_t tag) { fill_range(p, 0, n, tag); }
-static inline long check_fill(const void *p, size_t n, uint64_t tag) { return check_range(p, 0, n, tag); }
+static inline long check_fill(const void *p, size_t n, uint64_t tag)
+{
+    return check_range(p, 0, n, tag);
+}
 
 /* Blocks above SPARSE_MIN get the pattern only on their first and last
  * 4 KiB and on 64 bytes of every 64 KiB: enough to catch a lost or moved
