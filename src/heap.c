@@ -270,7 +270,7 @@ static void outbox_flush(hmm_heap *h)
 static void free_remote(hmm_heap *h, hmm_chunk *c, hmm_span *s, hmm_block *b)
 {
     b->key = hmm_free_key(b);
-    if (h == &hmm_heap_empty || s->kind != HMM_SPAN_SLAB) {
+    if (s->kind != HMM_SPAN_SLAB || (h == &hmm_heap_empty && !(h = heap_get()))) {
         remote_push(c->heap, b, b);
         return;
     }
