@@ -23,8 +23,8 @@
 #define CACHE_MAX_BYTES ((size_t)128 << 20)
 
 /* Cached ranges are plain runs of pages, neither aligned nor headed: a
- * request takes the front of one in place when it is chunk-aligned and big
- * enough, or has pieces moved (page tables, not bytes) side by side into a
+ * request is carved in place from one that holds a chunk boundary with
+ * enough pages after it, or has pieces moved (page tables, not bytes) side by side into a
  * new aligned mapping.  Either way resident pages are reused, not faulted in
  * again, and what is left of a range stays cached. */
 typedef struct cached_range {
@@ -106,10 +106,23 @@ static char *cache_take(size_t need)
     size_t n = 0, sum = 0;
     pthread_mutex_lock(&cache_lock);
     for (size_t i = 0; i < cache_len; i++) {
-        if (cache[i].size >= need && ((uintptr_t)cache[i].addr & HMM_CHUNK_MASK) == 0) {
-            cached_range r = cache_cut(i, need);
+        char *hdr = (char *)hmm_align_up((uintptr_t)cache[i].addr, HMM_CHUNK_SIZE);
+        if (hdr + need <= cache[i].addr + cache[i].size) {
+            /* In place: what lies before and after stays cached. */
+            cached_range after = {hdr + need, (size_t)(cache[i].addr + cache[i].size - (hdr + need)), cache[i].at};
+            cache_bytes -= cache[i].size - (size_t)(hdr - cache[i].addr);
+            cache[i].size = (size_t)(hdr - cache[i].addr);
+            if (cache[i].size == 0)
+                cache[i] = cache[--cache_len];
+            if (after.size > 0 && cache_len < CACHE_SLOTS) {
+                cache[cache_len++] = after;
+                cache_bytes += after.size;
+                after.size = 0;
+            }
             pthread_mutex_unlock(&cache_lock);
-            return r.addr;
+            if (after.size > 0)
+                unmap(after.addr, after.size);
+            return hdr;
         }
     }
     while (cache_len > 0 && sum < need) {
