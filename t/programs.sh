@@ -62,7 +62,7 @@ compare() {
     fi
 }
 
-echo "1..7"
+echo "1..8"
 
 cat >"$tmp/python.sh" <<'PYEOF'
 python3 - <<'PY'
@@ -167,6 +167,17 @@ git gc -q && git count-objects -v | grep -v size
 git fsck --no-progress 2>&1 | wc -l
 GITEOF
 compare git git "$tmp/git.sh"
+
+# Under LC_ALL=C, glibc's setlocale calls free(NULL) before anything else
+# allocates: that first call must work.
+cat >"$tmp/lc_all.sh" <<'LCEOF'
+LC_ALL=C
+export LC_ALL
+expr abc : '\(a.\)'
+basename -- /usr/lib/
+printf 'b\na\nc\n' | sort
+LCEOF
+compare "coreutils under LC_ALL=C (expr, basename, sort)" expr "$tmp/lc_all.sh"
 
 # Not a program of its own but a stress of the wrapper: many small processes.
 cat >"$tmp/shell.sh" <<'SHEOF'
