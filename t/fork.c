@@ -52,6 +52,7 @@ static void *child_thread(void *arg)
 /* What a child does; returns its exit status. */
 static int child(char **inherited, size_t ninherited)
 {
+    signal(SIGALRM, SIG_DFL); /* a deadlock kills the child, not the TAP stream */
     alarm(20);
     for (size_t i = 0; i < ninherited; i++) {
         if (check_fill(inherited[i], i * 100, i) != -1)
@@ -71,6 +72,9 @@ static int child(char **inherited, size_t ninherited)
             return 4;
         api->release(p);
     }
+#ifndef __SANITIZE_ADDRESS__
+    /* Not under ASan: its own allocator, used by pthread_create, is not
+     * fork-safe in a multi-threaded parent and hangs the child now and then. */
     pthread_t t;
     int thread_ok = 0;
     if (pthread_create(&t, NULL, child_thread, &thread_ok) != 0)
@@ -78,6 +82,9 @@ static int child(char **inherited, size_t ninherited)
     pthread_join(t, NULL);
     if (!thread_ok)
         return 6;
+#else
+    (void)child_thread;
+#endif
     return 0;
 }
 

@@ -41,6 +41,7 @@ static void expect_abort(const char *desc, misuse_fn fn, const char *func, const
         close(fds[0]);
         dup2(fds[1], STDERR_FILENO);
         close(fds[1]);
+        signal(SIGALRM, SIG_DFL);
         alarm(10);
         fn();
         _exit(0); /* not reached when the misuse is caught */
