@@ -4,7 +4,7 @@
 #include <errno.h>
 
 #include "heap.h"
-#include "../include/hmm.h"
+#include "hmm.h"
 
 HMM_EXPORT void *HmmAlloc(size_t size) { return hmm_alloc(size); }
 

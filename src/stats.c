@@ -8,7 +8,7 @@
 #include "heap.h"
 #include "options.h"
 #include "os.h"
-#include "../include/hmm.h"
+#include "hmm.h"
 
 hmm_global_stats hmm_gstats;
 
