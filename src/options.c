@@ -11,7 +11,7 @@
 #include "diag.h"
 #include "os.h"
 
-hmm_options hmm_opt = {.stats = false, .stats_fd = 2, .purge_delay = 1000};
+hmm_options hmm_opt = {.stats = false, .stats_fd = 2, .purge_delay = 250};
 
 typedef struct option_desc {
     const char *name;
