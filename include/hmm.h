@@ -48,20 +48,20 @@ size_t HmmUsableSize(const void *ptr);
 
 /* A snapshot of libhmm's counters, summed over all threads. */
 typedef struct HmmStats {
-    uint64_t mapped;         /* bytes currently mapped from the kernel */
-    uint64_t mapped_peak;    /* highest value of mapped */
-    uint64_t resident;       /* the process's resident set now, in bytes */
-    uint64_t resident_peak;  /* the process's peak resident set, in bytes */
-    uint64_t purged;         /* bytes handed back with madvise, total */
-    uint64_t chunks;         /* chunks currently mapped */
-    uint64_t huge_blocks;    /* blocks served straight from mmap, live */
-    uint64_t huge_bytes;     /* bytes in those blocks */
-    uint64_t slabs;          /* small-object slabs live */
-    uint64_t large_blocks;   /* page-run (large) blocks live */
-    uint64_t remote_frees;   /* frees by a thread other than the owner */
-    uint64_t heaps;          /* thread heaps created */
-    uint64_t heaps_abandoned;/* heaps whose thread exited, awaiting reuse */
-    uint64_t heaps_reused;   /* times an exited thread's heap was adopted */
+    uint64_t mapped;          /* bytes currently mapped from the kernel */
+    uint64_t mapped_peak;     /* highest value of mapped */
+    uint64_t resident;        /* the process's resident set now, in bytes */
+    uint64_t resident_peak;   /* the process's peak resident set, in bytes */
+    uint64_t purged;          /* bytes handed back with madvise, total */
+    uint64_t chunks;          /* chunks currently mapped */
+    uint64_t huge_blocks;     /* blocks served straight from mmap, live */
+    uint64_t huge_bytes;      /* bytes in those blocks */
+    uint64_t slabs;           /* small-object slabs live */
+    uint64_t large_blocks;    /* page-run (large) blocks live */
+    uint64_t remote_frees;    /* frees by a thread other than the owner */
+    uint64_t heaps;           /* thread heaps created */
+    uint64_t heaps_abandoned; /* heaps whose thread exited, awaiting reuse */
+    uint64_t heaps_reused;    /* times an exited thread's heap was adopted */
 } HmmStats;
 
 /* Fills *stats; returns 0. */

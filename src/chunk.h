@@ -47,24 +47,24 @@ typedef struct hmm_span {
     uint16_t head_off; /* tails and slab pages: distance back to the head */
     uint8_t kind;
     uint8_t flags;
-    uint8_t cls;       /* SLAB: size class */
+    uint8_t cls; /* SLAB: size class */
     uint8_t pad_;
-    uint16_t used;     /* SLAB: blocks handed out */
-    uint16_t carved;   /* SLAB: blocks carved out of fresh memory so far */
-    uint16_t count;    /* SLAB: blocks the slab holds */
-    uint32_t bsize;    /* SLAB: block size */
+    uint16_t used;   /* SLAB: blocks handed out */
+    uint16_t carved; /* SLAB: blocks carved out of fresh memory so far */
+    uint16_t count;  /* SLAB: blocks the slab holds */
+    uint32_t bsize;  /* SLAB: block size */
     char pad2_[14];
 } hmm_span;
 
 enum { HMM_CHUNK_NORMAL = 0x484d4d43u, HMM_CHUNK_HUGE = 0x484d4d48u };
 
 typedef struct hmm_chunk {
-    uint32_t magic;       /* HMM_CHUNK_NORMAL or HMM_CHUNK_HUGE */
-    uint32_t free_pages;  /* NORMAL: pages in free spans */
-    hmm_heap *heap;       /* NORMAL: the owning heap; NULL for HUGE */
-    hmm_list link;        /* in the owner's chunk list */
-    size_t map_size;      /* HUGE: bytes mapped, header included */
-    size_t offset;        /* HUGE: from the mapping's start to the block */
+    uint32_t magic;      /* HMM_CHUNK_NORMAL or HMM_CHUNK_HUGE */
+    uint32_t free_pages; /* NORMAL: pages in free spans */
+    hmm_heap *heap;      /* NORMAL: the owning heap; NULL for HUGE */
+    hmm_list link;       /* in the owner's chunk list */
+    size_t map_size;     /* HUGE: bytes mapped, header included */
+    size_t offset;       /* HUGE: from the mapping's start to the block */
     char pad_[16];
     hmm_span pages[HMM_CHUNK_PAGES];
 } hmm_chunk;
@@ -81,7 +81,10 @@ typedef struct hmm_chunk {
 #define HMM_MAP_SLOTS ((size_t)1 << (HMM_ADDR_BITS - HMM_CHUNK_SHIFT))
 extern uint8_t hmm_chunk_map[HMM_MAP_SLOTS];
 
-hmm_inline hmm_chunk *hmm_chunk_of(const void *p) { return (hmm_chunk *)((uintptr_t)p & ~(uintptr_t)HMM_CHUNK_MASK); }
+hmm_inline hmm_chunk *hmm_chunk_of(const void *p)
+{
+    return (hmm_chunk *)((uintptr_t)p & ~(uintptr_t)HMM_CHUNK_MASK);
+}
 
 /* The chunk-map byte for p (0 for addresses outside user space). */
 hmm_inline unsigned hmm_chunk_map_get(const void *p)
@@ -94,7 +97,10 @@ hmm_inline unsigned hmm_chunk_map_get(const void *p)
 
 hmm_inline size_t hmm_span_index(const hmm_span *s) { return (size_t)(s - hmm_chunk_of(s)->pages); }
 
-hmm_inline char *hmm_span_addr(const hmm_span *s) { return (char *)hmm_chunk_of(s) + (hmm_span_index(s) << HMM_PAGE_SHIFT); }
+hmm_inline char *hmm_span_addr(const hmm_span *s)
+{
+    return (char *)hmm_chunk_of(s) + (hmm_span_index(s) << HMM_PAGE_SHIFT);
+}
 
 /* The descriptor of the page holding p, resolved to a head where a boundary
  * tag or slab page points at one. */

@@ -58,7 +58,9 @@ size_t hmm_vformat(char *buf, size_t size, const char *fmt, va_list ap)
         }
         case 'u':
         case 'x': {
-            unsigned long long v = sz ? va_arg(ap, size_t) : longs ? va_arg(ap, unsigned long long) : va_arg(ap, unsigned);
+            unsigned long long v = sz      ? va_arg(ap, size_t)
+                                   : longs ? va_arg(ap, unsigned long long)
+                                           : va_arg(ap, unsigned);
             pos = put_unsigned(buf, pos, size, v, *f == 'u' ? 10 : 16);
             break;
         }

@@ -15,8 +15,10 @@ void hmm_printf(int fd, const char *fmt, ...) __attribute__((format(printf, 2, 3
 /* "libhmm: warning: ..." on stderr. */
 void hmm_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* "libhmm: FUNC(): WHAT ADDR" on stderr, then abort(). */
-__attribute__((noreturn, cold)) void hmm_misuse(const char *func, const char *what, const void *addr);
+__attribute__((noreturn, cold)) void hmm_misuse(const char *func, const char *what,
+                                                const void *addr);
 /* An internal inconsistency: "libhmm: heap corrupted: ..." then abort(). */
-__attribute__((noreturn, cold)) void hmm_corrupt(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+__attribute__((noreturn, cold)) void hmm_corrupt(const char *fmt, ...)
+    __attribute__((format(printf, 1, 2)));
 
 #endif

@@ -102,8 +102,8 @@ static hmm_noinline hmm_heap *heap_get(void)
         hmm_stat_add(&hmm_gstats.heaps_reused, 1);
         /* Wait out a thread that is draining it (see reclaim). */
         int expect = HMM_HEAP_ABANDONED;
-        while (!__atomic_compare_exchange_n(&h->state, &expect, HMM_HEAP_ACTIVE, false, __ATOMIC_ACQUIRE,
-                                            __ATOMIC_RELAXED))
+        while (!__atomic_compare_exchange_n(&h->state, &expect, HMM_HEAP_ACTIVE, false,
+                                            __ATOMIC_ACQUIRE, __ATOMIC_RELAXED))
             expect = HMM_HEAP_ABANDONED;
     } else {
         h = heap_new();
@@ -250,7 +250,8 @@ static void remote_push(hmm_heap *owner, hmm_block *first, hmm_block *last)
     hmm_block *head = __atomic_load_n(&owner->remote, __ATOMIC_RELAXED);
     do
         last->next = head;
-    while (!__atomic_compare_exchange_n(&owner->remote, &head, first, true, __ATOMIC_RELEASE, __ATOMIC_RELAXED));
+    while (!__atomic_compare_exchange_n(&owner->remote, &head, first, true, __ATOMIC_RELEASE,
+                                        __ATOMIC_RELAXED));
     if (__atomic_load_n(&owner->state, __ATOMIC_RELAXED) == HMM_HEAP_ABANDONED)
         reclaim(owner);
 }
@@ -404,7 +405,8 @@ static void *alloc_any(size_t size, size_t align, bool *zeroed)
     if (size > PTRDIFF_MAX)
         goto fail;
     if (size <= HMM_SMALL_MAX && align <= HMM_PAGE_SIZE) {
-        unsigned cls = align <= HMM_ALIGN ? hmm_size_class(size) : hmm_size_class_aligned(size, align);
+        unsigned cls =
+            align <= HMM_ALIGN ? hmm_size_class(size) : hmm_size_class_aligned(size, align);
         if (cls < HMM_NCLASS) {
             hmm_heap *h = heap_get();
             p = h ? small_alloc(h, cls) : NULL;
@@ -609,7 +611,8 @@ static void check_slab(hmm_heap *h, hmm_span *s)
             hmm_corrupt("slab %p: free block %p lost its mark", (void *)s, (void *)b);
     }
     if (s->used + nfree != s->carved)
-        hmm_corrupt("slab %p: %u used + %zu free != %u carved", (void *)s, s->used, nfree, s->carved);
+        hmm_corrupt("slab %p: %u used + %zu free != %u carved", (void *)s, s->used, nfree,
+                    s->carved);
 }
 
 int hmm_check_heap(void)

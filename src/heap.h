@@ -29,20 +29,20 @@
 enum hmm_heap_state { HMM_HEAP_ACTIVE = 1, HMM_HEAP_ABANDONED, HMM_HEAP_DRAINING, HMM_HEAP_DEAD };
 
 struct hmm_heap {
-    hmm_span *cur[HMM_NCLASS];     /* slab allocated from, per class */
-    hmm_list partial[HMM_NCLASS];  /* other slabs with free blocks */
-    hmm_list bins[HMM_NBINS];      /* free spans, by length */
-    uint64_t binmap;               /* bit b set when bins[b] is not empty */
-    hmm_list chunks;               /* chunks owned */
+    hmm_span *cur[HMM_NCLASS];    /* slab allocated from, per class */
+    hmm_list partial[HMM_NCLASS]; /* other slabs with free blocks */
+    hmm_list bins[HMM_NBINS];     /* free spans, by length */
+    uint64_t binmap;              /* bit b set when bins[b] is not empty */
+    hmm_list chunks;              /* chunks owned */
     size_t nchunks;
-    uint64_t next_purge;           /* hmm_os_now_ms() of the next purge pass */
-    size_t dirty_pages;            /* pages of free spans that may be resident */
+    uint64_t next_purge; /* hmm_os_now_ms() of the next purge pass */
+    size_t dirty_pages;  /* pages of free spans that may be resident */
     uint64_t slabs, large_blocks, remote_frees;
     /* Small blocks this thread freed for one other heap, sent in a batch. */
     hmm_heap *out_heap;
     hmm_block *out_head, *out_tail;
     unsigned out_n;
-    hmm_list all;                  /* in the registry of heaps */
+    hmm_list all; /* in the registry of heaps */
     struct hmm_heap *next_abandoned;
     int state;
     /* Written by other threads: keep it off the owner's cache lines. */

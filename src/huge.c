@@ -109,7 +109,8 @@ static char *cache_take(size_t need)
         char *hdr = (char *)hmm_align_up((uintptr_t)cache[i].addr, HMM_CHUNK_SIZE);
         if (hdr + need <= cache[i].addr + cache[i].size) {
             /* In place: what lies before and after stays cached. */
-            cached_range after = {hdr + need, (size_t)(cache[i].addr + cache[i].size - (hdr + need)), cache[i].at};
+            cached_range after = {
+                hdr + need, (size_t)(cache[i].addr + cache[i].size - (hdr + need)), cache[i].at};
             cache_bytes -= cache[i].size - (size_t)(hdr - cache[i].addr);
             cache[i].size = (size_t)(hdr - cache[i].addr);
             if (cache[i].size == 0)

@@ -83,7 +83,10 @@ HMM_EXPORT void *pvalloc(size_t size)
     return hmm_alloc_aligned(rounded, HMM_PAGE_SIZE);
 }
 
-HMM_EXPORT size_t malloc_usable_size(void *ptr) { return hmm_usable_size(ptr, "malloc_usable_size"); }
+HMM_EXPORT size_t malloc_usable_size(void *ptr)
+{
+    return hmm_usable_size(ptr, "malloc_usable_size");
+}
 
 HMM_EXPORT void free_sized(void *ptr, size_t size)
 {

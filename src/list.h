@@ -13,7 +13,7 @@ typedef struct hmm_list {
     struct hmm_list *next, *prev;
 } hmm_list;
 
-#define hmm_container_of(ptr, type, member) ((type *)((char *)(ptr) - offsetof(type, member)))
+#define hmm_container_of(ptr, type, member) ((type *)((char *)(ptr)-offsetof(type, member)))
 
 static inline void hmm_list_init(hmm_list *l) { l->next = l->prev = l; }
 
@@ -27,9 +27,15 @@ static inline void hmm_list_insert_between(hmm_list *n, hmm_list *prev, hmm_list
     next->prev = n;
 }
 
-static inline void hmm_list_push(hmm_list *l, hmm_list *n) { hmm_list_insert_between(n, l, l->next); }
+static inline void hmm_list_push(hmm_list *l, hmm_list *n)
+{
+    hmm_list_insert_between(n, l, l->next);
+}
 
-static inline void hmm_list_push_back(hmm_list *l, hmm_list *n) { hmm_list_insert_between(n, l->prev, l); }
+static inline void hmm_list_push_back(hmm_list *l, hmm_list *n)
+{
+    hmm_list_insert_between(n, l->prev, l);
+}
 
 /* Unlinks n; its links are pointed at itself so a second remove is harmless. */
 static inline void hmm_list_remove(hmm_list *n)

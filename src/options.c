@@ -51,7 +51,8 @@ void hmm_options_init(void)
             continue;
         uint32_t x;
         if (!parse_u32(v, table[i].max, &x)) {
-            hmm_warn("ignoring %s=%s: expected a number from 0 to %u", table[i].name, v, table[i].max);
+            hmm_warn("ignoring %s=%s: expected a number from 0 to %u", table[i].name, v,
+                     table[i].max);
             continue;
         }
         if (table[i].u32)

@@ -76,7 +76,8 @@ bool hmm_os_remap_inplace(void *addr, size_t old_size, size_t new_size)
 bool hmm_os_remap_to(void *addr, size_t old_size, size_t new_size, void *new_addr)
 {
     int saved = errno;
-    bool ok = mremap(addr, old_size, new_size, MREMAP_MAYMOVE | MREMAP_FIXED, new_addr) != MAP_FAILED;
+    bool ok =
+        mremap(addr, old_size, new_size, MREMAP_MAYMOVE | MREMAP_FIXED, new_addr) != MAP_FAILED;
     errno = saved;
     return ok;
 }
@@ -129,10 +130,7 @@ int hmm_os_keep_fd(int fd)
     return copy >= 0 ? copy : fd;
 }
 
-size_t hmm_os_page_size(void)
-{
-    return (size_t)sysconf(_SC_PAGESIZE);
-}
+size_t hmm_os_page_size(void) { return (size_t)sysconf(_SC_PAGESIZE); }
 
 void hmm_os_resident(uint64_t *now, uint64_t *peak)
 {

@@ -71,7 +71,8 @@ static void insert_free(hmm_heap *h, hmm_span *s, size_t n, unsigned flags, uint
     if (hmm_span_index(right) < HMM_CHUNK_PAGES && right->kind == HMM_SPAN_FREE) {
         bin_remove(h, right);
         size_t rn = right->npages;
-        flags = (flags & right->flags & HMM_SPAN_ZEROED) | ((flags | right->flags) & HMM_SPAN_DIRTY);
+        flags =
+            (flags & right->flags & HMM_SPAN_ZEROED) | ((flags | right->flags) & HMM_SPAN_DIRTY);
         if (right->freed_at > freed_at)
             freed_at = right->freed_at;
         if (rn > 1)
@@ -136,7 +137,8 @@ static hmm_span *find_fit(hmm_heap *h, size_t n)
 {
     unsigned b = bin_of(n);
     unsigned scanned = 0;
-    for (hmm_list *l = h->bins[b].next; l != &h->bins[b] && scanned < BIN_SCAN; l = l->next, scanned++) {
+    for (hmm_list *l = h->bins[b].next; l != &h->bins[b] && scanned < BIN_SCAN;
+         l = l->next, scanned++) {
         hmm_span *s = hmm_container_of(l, hmm_span, link);
         if (s->npages >= n)
             return s;
@@ -192,7 +194,8 @@ bool hmm_span_grow(hmm_heap *h, hmm_span *s, size_t npages)
 {
     size_t n = s->npages;
     hmm_span *right = s + n;
-    if (hmm_span_index(right) >= HMM_CHUNK_PAGES || right->kind != HMM_SPAN_FREE || n + right->npages < npages)
+    if (hmm_span_index(right) >= HMM_CHUNK_PAGES || right->kind != HMM_SPAN_FREE ||
+        n + right->npages < npages)
         return false;
     bin_remove(h, right);
     take_front(h, right, npages - n);
@@ -289,7 +292,8 @@ void hmm_span_check_chunk(hmm_heap *h, hmm_chunk *c)
         if (s[n - 1].head_off != n - 1)
             hmm_corrupt("chunk %p: span at page %zu has a bad boundary tag", (void *)c, i);
         for (size_t j = 1; j + 1 < n; j++) {
-            bool ok = s->kind == HMM_SPAN_SLAB ? s[j].head_off == j : (s[j].head_off == 0 && s[j].kind == HMM_SPAN_NONE);
+            bool ok = s->kind == HMM_SPAN_SLAB ? s[j].head_off == j
+                                               : (s[j].head_off == 0 && s[j].kind == HMM_SPAN_NONE);
             if (!ok)
                 hmm_corrupt("chunk %p: page %zu inside span %zu is mistagged", (void *)c, i + j, i);
         }
@@ -311,5 +315,6 @@ void hmm_span_check_chunk(hmm_heap *h, hmm_chunk *c)
         i += n;
     }
     if (free_pages != c->free_pages)
-        hmm_corrupt("chunk %p: %zu free pages counted, %u recorded", (void *)c, free_pages, c->free_pages);
+        hmm_corrupt("chunk %p: %zu free pages counted, %u recorded", (void *)c, free_pages,
+                    c->free_pages);
 }

@@ -16,8 +16,8 @@ void hmm_stat_mapped(int64_t n)
 {
     uint64_t now = __atomic_add_fetch(&hmm_gstats.mapped, (uint64_t)n, __ATOMIC_RELAXED);
     uint64_t peak = __atomic_load_n(&hmm_gstats.mapped_peak, __ATOMIC_RELAXED);
-    while (now > peak && !__atomic_compare_exchange_n(&hmm_gstats.mapped_peak, &peak, now, true, __ATOMIC_RELAXED,
-                                                      __ATOMIC_RELAXED))
+    while (now > peak && !__atomic_compare_exchange_n(&hmm_gstats.mapped_peak, &peak, now, true,
+                                                      __ATOMIC_RELAXED, __ATOMIC_RELAXED))
         ;
 }
 
@@ -48,8 +48,9 @@ HMM_EXPORT void HmmPrintStats(int fd)
                "  chunks          %llu\n"
                "  slabs           %llu\n"
                "  large blocks    %llu\n",
-               (unsigned long long)st.mapped, (unsigned long long)st.mapped_peak, (unsigned long long)st.resident,
-               (unsigned long long)st.resident_peak, (unsigned long long)st.purged, (unsigned long long)st.chunks,
+               (unsigned long long)st.mapped, (unsigned long long)st.mapped_peak,
+               (unsigned long long)st.resident, (unsigned long long)st.resident_peak,
+               (unsigned long long)st.purged, (unsigned long long)st.chunks,
                (unsigned long long)st.slabs, (unsigned long long)st.large_blocks);
     hmm_printf(fd,
                "  huge blocks     %llu (%llu bytes)\n"

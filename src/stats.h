@@ -15,7 +15,10 @@ typedef struct hmm_global_stats {
 
 extern hmm_global_stats hmm_gstats;
 
-hmm_inline void hmm_stat_add(uint64_t *c, int64_t n) { __atomic_fetch_add(c, (uint64_t)n, __ATOMIC_RELAXED); }
+hmm_inline void hmm_stat_add(uint64_t *c, int64_t n)
+{
+    __atomic_fetch_add(c, (uint64_t)n, __ATOMIC_RELAXED);
+}
 
 /* Counts n bytes newly mapped (negative: unmapped) and tracks the peak. */
 void hmm_stat_mapped(int64_t n);
