@@ -154,6 +154,61 @@ static void test_misc(const alloc_api *a)
     ok(1, "%s: realloc(p, 0) returned %s", a->name, q ? "a pointer (freed)" : "NULL (p freed)");
 }
 
+/* "In place when it can": within the usable size, when shrinking a page
+ * run, and when growing into a free neighbour. */
+static void test_in_place(const alloc_api *a)
+{
+    size_t moved = 0;
+    for (size_t i = 0; i < N_SIZES; i++) {
+        char *p = a->alloc(sizes[i]);
+        size_t u = a->usable(p);
+        fill(p, sizes[i], i);
+        char *q = a->resize(p, u);
+        if (q != p && moved++ < 5)
+            diag("%s: realloc of a %zu-byte block to its usable size %zu moved it", a->name,
+                 sizes[i], u);
+        a->release(q ? q : p);
+    }
+    is_int(0, (long long)moved, "%s: realloc within the usable size stays in place", a->name);
+
+    char *p = a->alloc(1 << 20);
+    fill(p, 600000, 3);
+    char *q = a->resize(p, 600000);
+    ok(q == p && check_fill(q, 600000, 3) == -1,
+       "%s: shrinking a 1 MiB block to 600 KB stays in place", a->name);
+    a->release(q ? q : p);
+
+    /* Two neighbouring page runs: free the second, grow the first into it. */
+    size_t tried = 0, in_place = 0;
+    for (size_t n = 40000; n <= 400000; n += 60000) {
+        p = a->alloc(n);
+        q = a->alloc(n);
+        size_t u = a->usable(p);
+        if ((uintptr_t)q > (uintptr_t)p && (uintptr_t)q - (uintptr_t)p < u + 8192) {
+            tried++;
+            fill(p, n, n);
+            a->release(q);
+            q = a->resize(p, n + n / 2);
+            if (q == p)
+                in_place++;
+            else
+                diag("%s: growing a %zu-byte block into its free neighbour moved it", a->name, n);
+            if (!q || check_fill(q, n, n) != -1)
+                bail("realloc lost contents");
+            a->release(q);
+        } else {
+            a->release(p);
+            a->release(q);
+        }
+    }
+    if (tried)
+        is_int((long long)tried, (long long)in_place,
+               "%s: a large block grows in place into a free neighbour (%zu cases)", a->name,
+               tried);
+    else
+        skip(1, "%s: no two large blocks came out adjacent", a->name);
+}
+
 int main(void)
 {
     plan_lazy();
@@ -162,6 +217,7 @@ int main(void)
         test_steps(&test_apis[i], 1);
         test_steps(&test_apis[i], 3);
         test_misc(&test_apis[i]);
+        test_in_place(&test_apis[i]);
     }
 #if !HMM_TEST_INTERPOSE
     skip(1, "malloc family: not libhmm's in this build (sanitizers), Hmm* API only");
