@@ -539,7 +539,9 @@ static void thread_exit(void *arg)
         h->cur[c] = &span_empty;
         hmm_slab_after_free(h, s);
     }
-    hmm_span_purge(h, false);
+    /* Nobody may adopt the heap for a long time: its free pages go back
+     * now rather than wait there. */
+    hmm_span_purge(h, true);
     hmm_span_release_free_chunks(h);
     pthread_mutex_lock(&heaps_lock);
     h->state = HMM_HEAP_ABANDONED;
