@@ -38,7 +38,7 @@ hr() {
     st=$?
 }
 
-echo "1..28"
+echo "1..30"
 
 hr --help
 check "--help exits 0" [ "$st" = 0 ]
@@ -112,5 +112,13 @@ check "--stats prints statistics for a program that closes stderr at exit (sort)
     grep -q 'libhmm' "$tmp/err"
 hr perl -e 'print "hello\n"'
 check "without --stats, stderr stays empty" sh -c "[ $st = 0 ] && ! test -s '$tmp/err'"
+
+# A bad HMM_* value is reported once and ignored; the program still runs.
+HMM_PURGE_DELAY=soon "$run" perl -e 'print "hello\n"' >"$tmp/out" 2>"$tmp/err" </dev/null
+st=$?
+check "a bad HMM_PURGE_DELAY is ignored (the command runs and exits 0)" \
+    sh -c "[ $st = 0 ] && [ \"\$(cat '$tmp/out')\" = hello ]"
+check "... with one warning naming it" sh -c \
+    "[ \$(wc -l <'$tmp/err') = 1 ] && grep -q '^libhmm: warning: ignoring HMM_PURGE_DELAY=soon' '$tmp/err'"
 
 exit 0
