@@ -41,6 +41,17 @@ if [ "$(id -u)" -ne 0 ]; then
     exit 0
 fi
 
+# Two runs at once (two build trees, two check-all) would install and purge
+# the same packages under each other: the second waits for the first.
+exec 9> /run/lock/libhmm-debian-path.lock
+if ! flock -n 9; then
+    echo "# another t/debian-path.sh is running; waiting for it (at most 30 minutes)"
+    flock -w 1800 9 || {
+        echo "Bail out! still locked after 30 minutes: /run/lock/libhmm-debian-path.lock"
+        exit 1
+    }
+fi
+
 pkgs=(libhmm libhmm1 libhmm-dev)
 list=/etc/apt/sources.list.d/libhmm-debian-path-test.list
 tmp=
@@ -86,7 +97,7 @@ cleanup() {
     local rc=$?
     trap - EXIT INT TERM HUP
     if [ "$installed_any" = 1 ]; then
-        apt-get purge -y -q "${pkgs[@]}" > /dev/null 2>&1 ||
+        apt-get purge -y -q -o DPkg::Lock::Timeout=300 "${pkgs[@]}" > /dev/null 2>&1 ||
             dpkg --purge "${pkgs[@]}" > /dev/null 2>&1
     fi
     rm -f "$list"
@@ -151,7 +162,7 @@ cd "$tree" || bail "cannot enter $tree"
 # What a user does first: get the Build-Depends (build-essential included).
 if dpkg-checkbuilddeps > "$tmp/builddeps.log" 2>&1; then
     ok "Build-Depends are installed"
-elif apt-get build-dep -y -q ./ >> "$tmp/builddeps.log" 2>&1; then
+elif apt-get build-dep -y -q -o DPkg::Lock::Timeout=300 ./ >> "$tmp/builddeps.log" 2>&1; then
     ok "Build-Depends installed with apt-get build-dep ./"
 else
     diag < "$tmp/builddeps.log"
@@ -192,7 +203,7 @@ cp ./*.deb "$tmp/repo/"
     bail "dpkg-scanpackages failed"
 chmod -R a+rX "$tmp/repo"
 echo "deb [trusted=yes] file:$tmp/repo ./" > "$list"
-if apt-get update -q -o Dir::Etc::sourcelist="$list" -o Dir::Etc::sourceparts=- \
+if apt-get update -q -o DPkg::Lock::Timeout=300 -o Dir::Etc::sourcelist="$list" -o Dir::Etc::sourceparts=- \
     -o APT::Get::List-Cleanup=0 > "$tmp/update.log" 2>&1; then
     ok "apt-get update of the local source"
 else
@@ -207,7 +218,7 @@ if grep -qs '^path-exclude=*/usr/share/man' /etc/dpkg/dpkg.cfg.d/*; then
     echo "# dpkg excludes /usr/share/man here; installing with --path-include"
 fi
 installed_any=1
-if apt-get install -y -q "${apt_opts[@]}" libhmm > "$tmp/install.log" 2>&1; then
+if apt-get install -y -q -o DPkg::Lock::Timeout=300 "${apt_opts[@]}" libhmm > "$tmp/install.log" 2>&1; then
     ok "apt-get install libhmm"
 else
     diag < "$tmp/install.log"
@@ -281,7 +292,7 @@ else
 fi
 
 # --- 6. libhmm-dev: a program built with pkg-config ----------------------------
-if apt-get install -y -q libhmm-dev > "$tmp/install-dev.log" 2>&1; then
+if apt-get install -y -q -o DPkg::Lock::Timeout=300 libhmm-dev > "$tmp/install-dev.log" 2>&1; then
     ok "apt-get install libhmm-dev"
 else
     diag < "$tmp/install-dev.log"
@@ -323,7 +334,7 @@ check "the program links libhmm.so.1" sh -c 'ldd ./app | grep -Eq "libhmm\.so\.1
 check "the program runs on libhmm" sh -c './app | grep -qx "libhmm ok, heaps counted"'
 
 # --- 7. purge, and nothing left behind -----------------------------------------
-if apt-get purge -y -q "${pkgs[@]}" > "$tmp/purge.log" 2>&1; then
+if apt-get purge -y -q -o DPkg::Lock::Timeout=300 "${pkgs[@]}" > "$tmp/purge.log" 2>&1; then
     ok "apt-get purge ${pkgs[*]}"
     installed_any=0
 else
