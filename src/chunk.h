@@ -53,7 +53,9 @@ typedef struct hmm_span {
     uint16_t carved; /* SLAB: blocks carved out of fresh memory so far */
     uint16_t count;  /* SLAB: blocks the slab holds */
     uint32_t bsize;  /* SLAB: block size */
-    char pad2_[14];
+    uint64_t magic;  /* SLAB: 2^64 / bsize rounded up, to test divisibility */
+    uint32_t carved_end; /* SLAB: carved * bsize */
+    char pad2_[4];
 } hmm_span;
 
 enum { HMM_CHUNK_NORMAL = 0x484d4d43u, HMM_CHUNK_HUGE = 0x484d4d48u };
@@ -108,6 +110,15 @@ hmm_inline hmm_span *hmm_span_of(hmm_chunk *c, const void *p)
 {
     hmm_span *s = &c->pages[((uintptr_t)p & HMM_CHUNK_MASK) >> HMM_PAGE_SHIFT];
     return s - s->head_off;
+}
+
+/* hmm_span_of, also giving p's offset from the start of the span. */
+hmm_inline hmm_span *hmm_span_of_off(hmm_chunk *c, const void *p, size_t *off)
+{
+    hmm_span *s = &c->pages[((uintptr_t)p & HMM_CHUNK_MASK) >> HMM_PAGE_SHIFT];
+    size_t back = s->head_off;
+    *off = ((uintptr_t)p & (HMM_PAGE_SIZE - 1)) + (back << HMM_PAGE_SHIFT);
+    return s - back;
 }
 
 void hmm_chunk_map_set(const void *slot, uint8_t v);

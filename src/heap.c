@@ -140,6 +140,7 @@ static void carve(hmm_span *s)
     ((hmm_block *)p)->key = hmm_free_key(p);
     s->free = (hmm_block *)first;
     s->carved = (uint16_t)(s->carved + n);
+    s->carved_end = (uint32_t)(s->carved * bsize);
 }
 
 static hmm_span *slab_new(hmm_heap *h, unsigned cls)
@@ -152,6 +153,8 @@ static hmm_span *slab_new(hmm_heap *h, unsigned cls)
     s->kind = HMM_SPAN_SLAB;
     s->cls = (uint8_t)cls;
     s->bsize = ci->size;
+    s->magic = UINT64_MAX / ci->size + 1;
+    s->carved_end = 0;
     s->count = ci->count;
     s->used = 0;
     s->carved = 0;
@@ -295,7 +298,7 @@ static hmm_span *locate(const void *p, const char *func, hmm_chunk **cp)
 {
     unsigned m = hmm_chunk_map_get(p);
     if (hmm_unlikely(m == 0))
-        hmm_misuse(func, "invalid pointer", p);
+        hmm_misuse(func, hmm_huge_cached(p) ? "double free" : "invalid pointer", p);
     hmm_chunk *c = hmm_chunk_of(p);
     if (m == 2)
         c = (hmm_chunk *)((char *)c - HMM_CHUNK_SIZE);
@@ -305,11 +308,11 @@ static hmm_span *locate(const void *p, const char *func, hmm_chunk **cp)
             return NULL;
         hmm_misuse(func, "invalid pointer", p);
     }
-    hmm_span *s = hmm_span_of(c, p);
-    size_t off = (size_t)((const char *)p - hmm_span_addr(s));
+    size_t off;
+    hmm_span *s = hmm_span_of_off(c, p, &off);
     switch (s->kind) {
     case HMM_SPAN_SLAB:
-        if (off % s->bsize != 0 || off / s->bsize >= s->carved)
+        if (!hmm_slab_block_ok(s, off))
             hmm_misuse(func, "invalid pointer", p);
         break;
     case HMM_SPAN_LARGE:

@@ -89,15 +89,26 @@ hmm_inline void *hmm_alloc(size_t size)
     return hmm_alloc_slow(size);
 }
 
+/* True when off (from the slab's start) starts a block slab s has handed
+ * out: a pointer into the middle of a block must not reach a free list.
+ * off is a multiple of bsize exactly when off * magic wraps to below magic
+ * (Lemire's divisibility test, exact for 32-bit offsets). */
+hmm_inline bool hmm_slab_block_ok(const hmm_span *s, size_t off)
+{
+    return off * s->magic < s->magic && off < s->carved_end;
+}
+
 hmm_inline void hmm_free(void *p, const char *func)
 {
     if (hmm_likely(hmm_chunk_map_get(p) == 1)) {
         hmm_chunk *c = hmm_chunk_of(p);
         hmm_heap *h = hmm_tls_heap;
         if (hmm_likely(c->heap == h)) {
-            hmm_span *s = hmm_span_of(c, p);
+            size_t off;
+            hmm_span *s = hmm_span_of_off(c, p, &off);
             hmm_block *b = p;
-            if (hmm_likely(s->kind == HMM_SPAN_SLAB && b->key != hmm_free_key(p))) {
+            if (hmm_likely(s->kind == HMM_SPAN_SLAB && b->key != hmm_free_key(p) &&
+                           hmm_slab_block_ok(s, off))) {
                 b->next = s->free;
                 b->key = hmm_free_key(p);
                 s->free = b;

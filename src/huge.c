@@ -263,6 +263,16 @@ void *hmm_huge_realloc(hmm_chunk *c, size_t size)
     return (char *)place(dst, new_map, offset) + offset;
 }
 
+bool hmm_huge_cached(const void *p)
+{
+    bool found = false;
+    pthread_mutex_lock(&cache_lock);
+    for (size_t i = 0; i < cache_len && !found; i++)
+        found = (const char *)p >= cache[i].addr && (const char *)p < cache[i].addr + cache[i].size;
+    pthread_mutex_unlock(&cache_lock);
+    return found;
+}
+
 void hmm_huge_lock_all(void) { pthread_mutex_lock(&cache_lock); }
 
 void hmm_huge_unlock_all(bool child)

@@ -17,6 +17,9 @@ hmm_inline size_t hmm_huge_usable(const hmm_chunk *c) { return c->map_size - c->
 void *hmm_huge_realloc(hmm_chunk *c, size_t size);
 /* Unmaps cached mappings idle for the purge delay (all with force). */
 void hmm_huge_trim(uint64_t now, bool force);
+/* True when p lies in a freed huge block's pages still cached (so freeing
+ * p again is a double free); for diagnostics only. */
+bool hmm_huge_cached(const void *p);
 void hmm_huge_lock_all(void);
 void hmm_huge_unlock_all(bool child);
 
