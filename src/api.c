@@ -10,15 +10,7 @@ HMM_EXPORT void *HmmAlloc(size_t size) { return hmm_alloc(size); }
 
 HMM_EXPORT void HmmFree(void *ptr) { hmm_free(ptr, "HmmFree"); }
 
-HMM_EXPORT void *HmmCalloc(size_t nmemb, size_t size)
-{
-    size_t total;
-    if (__builtin_mul_overflow(nmemb, size, &total)) {
-        errno = ENOMEM;
-        return NULL;
-    }
-    return hmm_alloc_zeroed(total);
-}
+HMM_EXPORT void *HmmCalloc(size_t nmemb, size_t size) { return hmm_calloc(nmemb, size); }
 
 HMM_EXPORT void *HmmRealloc(void *ptr, size_t size) { return hmm_realloc(ptr, size, "HmmRealloc"); }
 

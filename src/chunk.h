@@ -49,11 +49,11 @@ typedef struct hmm_span {
     uint8_t flags;
     uint8_t cls; /* SLAB: size class */
     uint8_t pad_;
-    uint16_t used;   /* SLAB: blocks handed out */
-    uint16_t carved; /* SLAB: blocks carved out of fresh memory so far */
-    uint16_t count;  /* SLAB: blocks the slab holds */
-    uint32_t bsize;  /* SLAB: block size */
-    uint64_t magic;  /* SLAB: 2^64 / bsize rounded up, to test divisibility */
+    uint16_t used;       /* SLAB: blocks handed out */
+    uint16_t carved;     /* SLAB: blocks carved out of fresh memory so far */
+    uint16_t count;      /* SLAB: blocks the slab holds */
+    uint32_t bsize;      /* SLAB: block size */
+    uint64_t magic;      /* SLAB: 2^64 / bsize rounded up, to test divisibility */
     uint32_t carved_end; /* SLAB: carved * bsize */
     char pad2_[4];
 } hmm_span;

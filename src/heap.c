@@ -446,8 +446,12 @@ void *hmm_alloc_aligned(size_t size, size_t align)
     return alloc_any(size, align, &zeroed);
 }
 
-void *hmm_alloc_zeroed(size_t size)
+void *hmm_calloc(size_t nmemb, size_t size)
 {
+    if (__builtin_mul_overflow(nmemb, size, &size)) {
+        errno = ENOMEM;
+        return NULL;
+    }
     bool zeroed;
     void *p = size <= HMM_SMALL_MAX ? hmm_alloc(size) : alloc_any(size, HMM_ALIGN, &zeroed);
     if (p && (size <= HMM_SMALL_MAX || !zeroed))

@@ -65,8 +65,9 @@ void hmm_slab_after_free(hmm_heap *h, hmm_span *s);
 
 /* Allocates size bytes aligned to align (a power of two, >= 16). */
 void *hmm_alloc_aligned(size_t size, size_t align);
-/* Allocates size zeroed bytes, skipping the clearing of fresh pages. */
-void *hmm_alloc_zeroed(size_t size);
+/* calloc's body: nmemb * size zeroed bytes (fresh pages are not cleared
+ * again); NULL with errno ENOMEM when the product overflows. */
+void *hmm_calloc(size_t nmemb, size_t size);
 /* Usable size of a live block; reports misuse as func. */
 size_t hmm_usable_size(const void *p, const char *func);
 /* realloc's body; func names the entry point for diagnostics. */

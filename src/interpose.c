@@ -13,15 +13,7 @@ HMM_EXPORT void *malloc(size_t size) { return hmm_alloc(size); }
 
 HMM_EXPORT void free(void *ptr) { hmm_free(ptr, "free"); }
 
-HMM_EXPORT void *calloc(size_t nmemb, size_t size)
-{
-    size_t total;
-    if (__builtin_mul_overflow(nmemb, size, &total)) {
-        errno = ENOMEM;
-        return NULL;
-    }
-    return hmm_alloc_zeroed(total);
-}
+HMM_EXPORT void *calloc(size_t nmemb, size_t size) { return hmm_calloc(nmemb, size); }
 
 HMM_EXPORT void *realloc(void *ptr, size_t size) { return hmm_realloc(ptr, size, "realloc"); }
 
