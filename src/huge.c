@@ -175,6 +175,10 @@ void *hmm_huge_alloc(size_t size, size_t align, bool *zeroed)
     size = hmm_align_up(size, HMM_PAGE_SIZE);
     *zeroed = false;
     if (align <= HMM_PAGE_SIZE) {
+        /* Whole chunks: freed blocks then come back as chunk-aligned runs
+         * that later requests carve in place, without mremap.  Pages past
+         * the request that were never touched cost no memory. */
+        size = hmm_align_up(HMM_PAGE_SIZE + size, HMM_CHUNK_SIZE) - HMM_PAGE_SIZE;
         char *hdr = cache_take(HMM_PAGE_SIZE + size);
         if (hdr)
             return (char *)place(hdr, HMM_PAGE_SIZE + size, HMM_PAGE_SIZE) + HMM_PAGE_SIZE;

@@ -13,6 +13,8 @@
 #include "os.h"
 #include "stats.h"
 
+static void purge_if_due(hmm_heap *h, uint64_t now);
+
 /* Free pages a heap may keep resident before a purge pass is worth it. */
 #define HMM_PURGE_MIN_PAGES 256
 
@@ -186,8 +188,9 @@ hmm_span *hmm_span_alloc(hmm_heap *h, size_t npages, size_t align_pages, bool *z
 
 void hmm_span_free(hmm_heap *h, hmm_span *s)
 {
-    insert_free(h, s, s->npages, HMM_SPAN_DIRTY, (uint32_t)hmm_os_now_ms());
-    hmm_span_maybe_purge(h);
+    uint64_t now = hmm_os_now_ms();
+    insert_free(h, s, s->npages, HMM_SPAN_DIRTY, (uint32_t)now);
+    purge_if_due(h, now);
 }
 
 bool hmm_span_grow(hmm_heap *h, hmm_span *s, size_t npages)
@@ -266,9 +269,10 @@ void hmm_span_release_free_chunks(hmm_heap *h)
     }
 }
 
-void hmm_span_maybe_purge(hmm_heap *h)
+void hmm_span_maybe_purge(hmm_heap *h) { purge_if_due(h, hmm_os_now_ms()); }
+
+static void purge_if_due(hmm_heap *h, uint64_t now)
 {
-    uint64_t now = hmm_os_now_ms();
     if (now < h->next_purge)
         return;
     h->next_purge = now + hmm_opt.purge_delay / 2 + 1;
