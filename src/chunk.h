@@ -5,11 +5,11 @@
  * in O(1) before its header is touched.
  *
  * A chunk's pages are tiled by spans.  The descriptor of a span's first
- * page (its head) holds its state; the descriptor of its last page points
- * back at the head (a boundary tag), and so do all pages of a slab, so a
- * pointer anywhere in a slab finds its slab.  Every other descriptor is
- * kept at kind NONE, so a pointer into the middle of a large block or a
- * free span is recognized as invalid.
+ * page (its head) holds its state; the back entry of its last page points
+ * back at the head (a boundary tag), and so do those of all pages of a
+ * slab, so a pointer anywhere in a slab finds its slab.  Every other
+ * descriptor is kept at kind NONE with back 0, so a pointer into the middle
+ * of a large block or a free span is recognized as invalid.
  */
 #ifndef HMM_CHUNK_H
 #define HMM_CHUNK_H
@@ -44,7 +44,7 @@ typedef struct hmm_span {
     hmm_list link;     /* FREE: bin list; SLAB: heap's partial list */
     uint32_t npages;   /* heads: length of the span */
     uint32_t freed_at; /* FREE: hmm_os_now_ms() when it became free, for purging */
-    uint16_t head_off; /* tails and slab pages: distance back to the head */
+    uint16_t pad0_;
     uint8_t kind;
     uint8_t flags;
     uint8_t cls; /* SLAB: size class */
@@ -68,6 +68,10 @@ typedef struct hmm_chunk {
     size_t map_size;     /* HUGE: bytes mapped, header included */
     size_t offset;       /* HUGE: from the mapping's start to the block */
     char pad_[16];
+    /* Per page: distance back to its span's head, set on tails and on
+     * every page of a slab, 0 elsewhere.  Kept apart from the descriptors,
+     * so finding a pointer's slab reads one dense line, not a descriptor. */
+    uint16_t back[HMM_CHUNK_PAGES];
     hmm_span pages[HMM_CHUNK_PAGES];
 } hmm_chunk;
 
@@ -106,19 +110,26 @@ hmm_inline char *hmm_span_addr(const hmm_span *s)
 
 /* The descriptor of the page holding p, resolved to a head where a boundary
  * tag or slab page points at one. */
+/* The back entry of page descriptor s (see hmm_chunk.back). */
+hmm_inline uint16_t *hmm_back(hmm_span *s)
+{
+    hmm_chunk *c = hmm_chunk_of(s);
+    return &c->back[s - c->pages];
+}
+
 hmm_inline hmm_span *hmm_span_of(hmm_chunk *c, const void *p)
 {
-    hmm_span *s = &c->pages[((uintptr_t)p & HMM_CHUNK_MASK) >> HMM_PAGE_SHIFT];
-    return s - s->head_off;
+    size_t i = ((uintptr_t)p & HMM_CHUNK_MASK) >> HMM_PAGE_SHIFT;
+    return &c->pages[i - c->back[i]];
 }
 
 /* hmm_span_of, also giving p's offset from the start of the span. */
 hmm_inline hmm_span *hmm_span_of_off(hmm_chunk *c, const void *p, size_t *off)
 {
-    hmm_span *s = &c->pages[((uintptr_t)p & HMM_CHUNK_MASK) >> HMM_PAGE_SHIFT];
-    size_t back = s->head_off;
+    size_t i = ((uintptr_t)p & HMM_CHUNK_MASK) >> HMM_PAGE_SHIFT;
+    size_t back = c->back[i];
     *off = ((uintptr_t)p & (HMM_PAGE_SIZE - 1)) + (back << HMM_PAGE_SHIFT);
-    return s - back;
+    return &c->pages[i - back];
 }
 
 void hmm_chunk_map_set(const void *slot, uint8_t v);

@@ -161,7 +161,7 @@ static hmm_span *slab_new(hmm_heap *h, unsigned cls)
     s->free = NULL;
     s->flags = 0;
     for (size_t j = 1; j < ci->pages; j++)
-        s[j].head_off = (uint16_t)j;
+        *hmm_back(&s[j]) = (uint16_t)j;
     h->slabs++;
     return s;
 }
@@ -169,7 +169,7 @@ static hmm_span *slab_new(hmm_heap *h, unsigned cls)
 static void slab_release(hmm_heap *h, hmm_span *s)
 {
     for (size_t j = 1; j + 1 < s->npages; j++)
-        s[j].head_off = 0;
+        *hmm_back(&s[j]) = 0;
     h->slabs--;
     hmm_span_free(h, s);
 }
