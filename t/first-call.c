@@ -126,6 +126,23 @@ static const struct {
 };
 #define N_CASES (sizeof cases / sizeof cases[0])
 
+struct case_run {
+    const char *argv0;
+    size_t index;
+};
+
+/* In the child: a fresh image of this program runs one case, so nothing
+ * has called into libhmm before it. */
+static int exec_case(void *arg)
+{
+    const struct case_run *run = arg;
+    char num[32];
+    snprintf(num, sizeof num, "%zu", run->index);
+    alarm(20);
+    execl("/proc/self/exe", run->argv0, "--case", num, (char *)NULL);
+    return 98;
+}
+
 int main(int argc, char **argv)
 {
     if (argc == 3 && strcmp(argv[1], "--case") == 0) {
@@ -135,34 +152,10 @@ int main(int argc, char **argv)
     }
     plan_lazy();
     for (size_t i = 0; i < N_CASES; i++) {
-        int fds[2];
-        if (pipe(fds) != 0)
-            sysbail("pipe");
-        fflush(NULL);
-        pid_t pid = fork();
-        if (pid < 0)
-            sysbail("fork");
-        if (pid == 0) {
-            char num[32];
-            snprintf(num, sizeof num, "%zu", i);
-            dup2(fds[1], STDERR_FILENO);
-            close(fds[0]);
-            close(fds[1]);
-            alarm(20);
-            execl("/proc/self/exe", argv[0], "--case", num, (char *)NULL);
-            _exit(98);
-        }
-        close(fds[1]);
         char err[2048];
-        ssize_t n, len = 0;
-        while (len < (ssize_t)sizeof err - 1 &&
-               (n = read(fds[0], err + len, sizeof err - 1 - (size_t)len)) > 0)
-            len += n;
-        err[len] = '\0';
-        close(fds[0]);
-        int status;
-        if (waitpid(pid, &status, 0) != pid)
-            sysbail("waitpid");
+        struct case_run run = {argv[0], i};
+        int status = tap_run_child(exec_case, &run, err, sizeof err);
+        size_t len = strlen(err);
         int good = WIFEXITED(status) && WEXITSTATUS(status) == 0 && len == 0;
         ok(good, "%s as the first call into libhmm", cases[i].name);
         if (!good) {

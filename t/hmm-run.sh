@@ -2,18 +2,9 @@
 # hmm-run.sh - the hmm-run wrapper of the build tree: options, usage errors,
 # exit statuses, LD_PRELOAD handling, --stats, argument passing.
 
-: "${abs_top_builddir:?run through make check}"
-run=$abs_top_builddir/hmm-run
+test_name=hmm-run
+. "${abs_top_srcdir:?run through make check}/t/preload.sh"
 lib=$abs_top_builddir/.libs/libhmm.so.1
-
-if [ "${HMM_TEST_INTERPOSE-1}" != 1 ]; then
-    echo "1..0 # SKIP the library is not preloadable in this build (sanitizers)"
-    exit 0
-fi
-
-tmp=$(mktemp -d "$abs_top_builddir/t/tmp.hmm-run.XXXXXX") || exit 1
-trap 'rm -rf "$tmp"' EXIT
-n=0
 failed=0
 
 # check DESCRIPTION TEST-COMMAND...: one TAP line.

@@ -24,39 +24,28 @@ static void *volatile *shared;
 #define bad_ptr (*shared)
 static char static_array[256] __attribute__((aligned(16)));
 
+struct misuse_case {
+    misuse_fn fn;
+};
+
+/* In the child: no core file, a time limit, then the misuse. */
+static int run_misuse(void *arg)
+{
+    struct rlimit no_core = {0, 0};
+    setrlimit(RLIMIT_CORE, &no_core);
+    signal(SIGALRM, SIG_DFL);
+    alarm(10);
+    ((struct misuse_case *)arg)->fn();
+    return 0; /* not reached when the misuse is caught */
+}
+
 /* Runs fn in a child; checks it aborts with the one-line message. */
 static void expect_abort(const char *desc, misuse_fn fn, const char *func, const char *what)
 {
-    int fds[2];
     bad_ptr = NULL;
-    if (pipe(fds) != 0)
-        sysbail("pipe");
-    fflush(NULL);
-    pid_t pid = fork();
-    if (pid < 0)
-        sysbail("fork");
-    if (pid == 0) {
-        struct rlimit no_core = {0, 0};
-        setrlimit(RLIMIT_CORE, &no_core);
-        close(fds[0]);
-        dup2(fds[1], STDERR_FILENO);
-        close(fds[1]);
-        signal(SIGALRM, SIG_DFL);
-        alarm(10);
-        fn();
-        _exit(0); /* not reached when the misuse is caught */
-    }
-    close(fds[1]);
     char buf[4096];
-    size_t len = 0;
-    ssize_t n;
-    while (len < sizeof buf - 1 && (n = read(fds[0], buf + len, sizeof buf - 1 - len)) > 0)
-        len += (size_t)n;
-    buf[len] = '\0';
-    close(fds[0]);
-    int status;
-    if (waitpid(pid, &status, 0) != pid)
-        sysbail("waitpid");
+    struct misuse_case c = {fn};
+    int status = tap_run_child(run_misuse, &c, buf, sizeof buf);
 
     char want[128];
     int prefix = snprintf(want, sizeof want, "libhmm: %s(): %s ", func, what);

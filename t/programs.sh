@@ -5,17 +5,8 @@
 # libhmm.so.1 is mapped into it, proving the preload took effect (every
 # program the script starts inherits the same LD_PRELOAD).
 
-: "${abs_top_builddir:?run through make check}"
-run=$abs_top_builddir/hmm-run
-
-if [ "${HMM_TEST_INTERPOSE-1}" != 1 ]; then
-    echo "1..0 # SKIP the library is not preloadable in this build (sanitizers)"
-    exit 0
-fi
-
-tmp=$(mktemp -d "$abs_top_builddir/t/tmp.programs.XXXXXX") || exit 1
-trap 'rm -rf "$tmp"' EXIT
-n=0
+test_name=programs
+. "${abs_top_srcdir:?run through make check}/t/preload.sh"
 
 # compare NAME PROGRAM SCRIPT: runs "sh SCRIPT" in a fresh directory twice,
 # plainly and under hmm-run; stdout and exit status must match.

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 static unsigned long planned, run, failed;
@@ -197,4 +198,32 @@ int tap_done(void)
         return 1;
     }
     return 0;
+}
+
+int tap_run_child(int (*child)(void *), void *arg, char *err, size_t size)
+{
+    int fds[2];
+    if (pipe(fds) != 0)
+        sysbail("pipe");
+    fflush(NULL);
+    pid_t pid = fork();
+    if (pid < 0)
+        sysbail("fork");
+    if (pid == 0) {
+        dup2(fds[1], STDERR_FILENO);
+        close(fds[0]);
+        close(fds[1]);
+        _exit(child(arg));
+    }
+    close(fds[1]);
+    size_t len = 0;
+    ssize_t n;
+    while (len + 1 < size && (n = read(fds[0], err + len, size - 1 - len)) > 0)
+        len += (size_t)n;
+    err[len] = '\0';
+    close(fds[0]);
+    int status;
+    if (waitpid(pid, &status, 0) != pid)
+        sysbail("waitpid");
+    return status;
 }

@@ -46,4 +46,9 @@ uint64_t test_seed(uint64_t fallback);
  * 0 when every planned test ran and passed, 1 otherwise. */
 int tap_done(void);
 
+/* Runs child(arg) in a forked process whose standard error is captured in
+ * err (at most size - 1 bytes, NUL-terminated); the child exits with
+ * child's return value.  Returns the child's wait status. */
+int tap_run_child(int (*child)(void *), void *arg, char *err, size_t size);
+
 #endif

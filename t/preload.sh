@@ -1,0 +1,17 @@
+# preload.sh - sourced by the shell tests that run programs under the build
+# tree's ./hmm-run: sets $run, skips the whole test where the library cannot
+# be preloaded (the sanitizer build), makes a scratch directory $tmp under
+# the build tree (removed on exit) and starts the TAP counter $n.
+# The sourcing script sets $test_name first.
+
+: "${abs_top_builddir:?run through make check}"
+run=$abs_top_builddir/hmm-run
+
+if [ "${HMM_TEST_INTERPOSE-1}" != 1 ]; then
+    echo "1..0 # SKIP the library is not preloadable in this build (sanitizers)"
+    exit 0
+fi
+
+tmp=$(mktemp -d "$abs_top_builddir/t/tmp.$test_name.XXXXXX") || exit 1
+trap 'rm -rf "$tmp"' EXIT
+n=0
