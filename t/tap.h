@@ -12,6 +12,7 @@
 #ifndef HMM_TAP_H
 #define HMM_TAP_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #define TAP_PRINTF(f, a) __attribute__((format(printf, f, a)))
