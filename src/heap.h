@@ -72,8 +72,6 @@ void *hmm_calloc(size_t nmemb, size_t size);
 size_t hmm_usable_size(const void *p, const char *func);
 /* realloc's body; func names the entry point for diagnostics. */
 void *hmm_realloc(void *p, size_t size, const char *func);
-/* True when the block is known to read as zero (fresh pages). */
-bool hmm_block_is_zero(const void *p, size_t size);
 
 hmm_inline void *hmm_alloc(size_t size)
 {
