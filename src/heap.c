@@ -349,11 +349,18 @@ void hmm_free_slow(void *p, const char *func)
 
 /* ---- allocating ---- */
 
-static void *small_alloc(hmm_heap *h, unsigned cls)
+/* What every allocating slow path does first: send this thread's batch of
+ * frees for other heaps and take back the blocks others freed for it. */
+static void catch_up(hmm_heap *h)
 {
     outbox_flush(h);
     if (__atomic_load_n(&h->remote, __ATOMIC_RELAXED))
         drain_remote(h);
+}
+
+static void *small_alloc(hmm_heap *h, unsigned cls)
+{
+    catch_up(h);
     hmm_span_maybe_purge(h);
     hmm_span *s = h->cur[cls];
     if (!s->free) {
@@ -386,8 +393,7 @@ static void *small_alloc(hmm_heap *h, unsigned cls)
 
 static void *large_alloc(hmm_heap *h, size_t np, size_t align_pages, bool *zeroed)
 {
-    if (__atomic_load_n(&h->remote, __ATOMIC_RELAXED))
-        drain_remote(h);
+    catch_up(h);
     hmm_span *s = hmm_span_alloc(h, np, align_pages, zeroed);
     if (!s)
         return NULL;
@@ -549,7 +555,6 @@ static void thread_exit(void *arg)
     /* Nobody may adopt the heap for a long time: its free pages go back
      * now rather than wait there. */
     hmm_span_purge(h, true);
-    hmm_span_release_free_chunks(h);
     pthread_mutex_lock(&heaps_lock);
     h->state = HMM_HEAP_ABANDONED;
     h->next_abandoned = abandoned;

@@ -197,10 +197,8 @@ void *hmm_huge_alloc(size_t size, size_t align, bool *zeroed)
     if (!start)
         return NULL;
     char *hdr = start + align - HMM_CHUNK_SIZE;
-    if (hdr > start) {
-        hmm_os_unmap(start, (size_t)(hdr - start));
-        hmm_stat_mapped(-(int64_t)(hdr - start));
-    }
+    if (hdr > start)
+        unmap(start, (size_t)(hdr - start));
     place(hdr, HMM_CHUNK_SIZE + size, HMM_CHUNK_SIZE);
     return hdr + HMM_CHUNK_SIZE;
 }

@@ -233,12 +233,12 @@ static void release_chunk(hmm_heap *h, hmm_span *s)
 
 void hmm_span_purge(hmm_heap *h, bool force)
 {
-    uint32_t now = (uint32_t)hmm_os_now_ms();
+    uint64_t now = hmm_os_now_ms();
     for (unsigned b = 0; b < HMM_NBINS; b++) {
         for (hmm_list *l = h->bins[b].next, *next; l != &h->bins[b]; l = next) {
             next = l->next;
             hmm_span *s = hmm_container_of(l, hmm_span, link);
-            if (!force && now - s->freed_at < hmm_opt.purge_delay)
+            if (!force && (uint32_t)now - s->freed_at < hmm_opt.purge_delay)
                 continue;
             /* A chunk idle as a whole goes back, but one stays with the heap
              * so a program that frees everything and starts again does not
@@ -255,18 +255,7 @@ void hmm_span_purge(hmm_heap *h, bool force)
             s->flags = HMM_SPAN_ZEROED;
         }
     }
-    hmm_huge_trim(hmm_os_now_ms(), force);
-}
-
-void hmm_span_release_free_chunks(hmm_heap *h)
-{
-    hmm_list *bin = &h->bins[bin_of(HMM_USABLE_PAGES)];
-    for (hmm_list *l = bin->next, *next; l != bin && h->nchunks > 1; l = next) {
-        next = l->next;
-        hmm_span *s = hmm_container_of(l, hmm_span, link);
-        if (s->npages == HMM_USABLE_PAGES)
-            release_chunk(h, s);
-    }
+    hmm_huge_trim(now, force);
 }
 
 void hmm_span_maybe_purge(hmm_heap *h) { purge_if_due(h, hmm_os_now_ms()); }

@@ -18,10 +18,9 @@ void hmm_span_free(hmm_heap *h, hmm_span *s);
 bool hmm_span_grow(hmm_heap *h, hmm_span *s, size_t npages);
 /* Shortens a span to npages, freeing the rest. */
 void hmm_span_shrink(hmm_heap *h, hmm_span *s, size_t npages);
-/* Purges free spans idle for the purge delay; force purges them all. */
+/* Purges free spans idle for the purge delay and unmaps wholly free chunks
+ * but one; force does so whatever their age. */
 void hmm_span_purge(hmm_heap *h, bool force);
-/* Unmaps every wholly free chunk but one, idle or not. */
-void hmm_span_release_free_chunks(hmm_heap *h);
 /* Calls hmm_span_purge when a pass is due. */
 void hmm_span_maybe_purge(hmm_heap *h);
 /* Checks bins, tiling and boundary tags of one chunk; aborts on error. */
