@@ -10,7 +10,10 @@
  *
  * The fast paths below are the whole of a common malloc or free: a table
  * lookup and a list pop; a map check, a header load and a list push.
- * Anything unusual goes to a noinline slow path in heap.c.
+ * Anything unusual goes to a slow path: alloc.c, free.c, realloc.c, which
+ * hand the work to slabs (slab.c), large blocks (large.c), cross-thread
+ * frees (remote.c) or huge mappings (huge.c).  heap.c owns the heaps'
+ * life cycle.
  */
 #ifndef HMM_HEAP_H
 #define HMM_HEAP_H
@@ -35,8 +38,9 @@ struct hmm_heap {
     uint64_t binmap;              /* bit b set when bins[b] is not empty */
     hmm_list chunks;              /* chunks owned */
     size_t nchunks;
-    uint64_t next_purge; /* hmm_os_now_ms() of the next purge pass */
-    size_t dirty_pages;  /* pages of free spans that may be resident */
+    uint64_t next_purge;   /* hmm_os_now_ms() of the next purge pass */
+    uint64_t next_reclaim; /* ... of the next look at memory beyond this heap */
+    size_t dirty_pages;    /* pages of free spans that may be resident */
     uint64_t slabs, large_blocks, remote_frees;
     /* Small blocks this thread freed for one other heap, sent in a batch. */
     hmm_heap *out_heap;
@@ -58,10 +62,28 @@ extern uintptr_t hmm_secret;
 
 hmm_inline uintptr_t hmm_free_key(const void *p) { return hmm_secret ^ (uintptr_t)p; }
 
+/* Sets the process up once (options, secret, thread-exit key, fork
+ * handlers); false when it cannot. */
+bool hmm_heap_init(void);
+/* The calling thread's heap, adopting or creating one on its first call;
+ * NULL when out of memory. */
+hmm_heap *hmm_heap_get(void);
+/* Periodic work of an allocating slow path: purge h's idle pages when a
+ * pass is due, and now and then the huge cache and abandoned heaps. */
+void hmm_heap_maintain(hmm_heap *h);
+
 /* Slow paths: every call the fast paths cannot finish. */
 void *hmm_alloc_slow(size_t size);
 void hmm_free_slow(void *p, const char *func);
+/* Lists or releases slab s after a free made it empty or no longer full. */
 void hmm_slab_after_free(hmm_heap *h, hmm_span *s);
+
+/* The block p points to, checked: its chunk (*cp) and its span, or NULL
+ * for a huge block.  A pointer libhmm did not hand out, or one already
+ * freed, is reported as func's misuse. */
+hmm_span *hmm_locate(const void *p, const char *func, hmm_chunk **cp);
+/* The usable size of the block of chunk c and span s (NULL: huge). */
+size_t hmm_block_usable(const hmm_chunk *c, const hmm_span *s);
 
 /* Allocates size bytes aligned to align (a power of two, >= 16). */
 void *hmm_alloc_aligned(size_t size, size_t align);
@@ -123,8 +145,6 @@ hmm_inline void hmm_free(void *p, const char *func)
 
 /* Heap-wide consistency check of the calling thread's heap; aborts on error. */
 int hmm_check_heap(void);
-/* Drains and purges heaps whose threads exited; called from purge passes. */
-void hmm_heap_reclaim_abandoned(void);
 /* Sums the per-heap counters over every heap. */
 void hmm_heap_stats(uint64_t *slabs, uint64_t *large, uint64_t *remote, uint64_t *abandoned);
 

@@ -8,12 +8,9 @@
 #include "span.h"
 
 #include "diag.h"
-#include "huge.h"
 #include "options.h"
 #include "os.h"
 #include "stats.h"
-
-static void purge_if_due(hmm_heap *h, uint64_t now);
 
 /* Free pages a heap may keep resident before a purge pass is worth it. */
 #define HMM_PURGE_MIN_PAGES 256
@@ -190,7 +187,7 @@ void hmm_span_free(hmm_heap *h, hmm_span *s)
 {
     uint64_t now = hmm_os_now_ms();
     insert_free(h, s, s->npages, HMM_SPAN_DIRTY, (uint32_t)now);
-    purge_if_due(h, now);
+    hmm_span_purge_if_due(h, now);
 }
 
 bool hmm_span_grow(hmm_heap *h, hmm_span *s, size_t npages)
@@ -255,20 +252,15 @@ void hmm_span_purge(hmm_heap *h, bool force)
             s->flags = HMM_SPAN_ZEROED;
         }
     }
-    hmm_huge_trim(now, force);
 }
 
-void hmm_span_maybe_purge(hmm_heap *h) { purge_if_due(h, hmm_os_now_ms()); }
-
-static void purge_if_due(hmm_heap *h, uint64_t now)
+void hmm_span_purge_if_due(hmm_heap *h, uint64_t now)
 {
     if (now < h->next_purge)
         return;
     h->next_purge = now + hmm_opt.purge_delay / 2 + 1;
     if (h->dirty_pages >= HMM_PURGE_MIN_PAGES || h->nchunks > 1)
         hmm_span_purge(h, false);
-    if (h->state == HMM_HEAP_ACTIVE)
-        hmm_heap_reclaim_abandoned();
 }
 
 void hmm_span_check_chunk(hmm_heap *h, hmm_chunk *c)
@@ -311,4 +303,17 @@ void hmm_span_check_chunk(hmm_heap *h, hmm_chunk *c)
     if (free_pages != c->free_pages)
         hmm_corrupt("chunk %p: %zu free pages counted, %u recorded", (void *)c, free_pages,
                     c->free_pages);
+}
+
+void hmm_span_check_bins(hmm_heap *h)
+{
+    for (unsigned b = 0; b < HMM_NBINS; b++) {
+        if (!hmm_list_valid(&h->bins[b]) || hmm_list_empty(&h->bins[b]) != !(h->binmap >> b & 1))
+            hmm_corrupt("heap %p: bin %u broken", (void *)h, b);
+        for (hmm_list *l = h->bins[b].next; l != &h->bins[b]; l = l->next) {
+            hmm_span *s = hmm_container_of(l, hmm_span, link);
+            if (s->kind != HMM_SPAN_FREE || hmm_chunk_of(s)->heap != h)
+                hmm_corrupt("heap %p: bin %u holds a span that is not free", (void *)h, b);
+        }
+    }
 }

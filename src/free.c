@@ -1,0 +1,85 @@
+/*
+ * free.c - the slow path of free: every pointer the fast path could not
+ * take is checked here (a pointer libhmm never handed out, or one already
+ * freed, is reported and aborts), then freed by the layer that owns it.
+ * Also the usable size of a block, which needs the same check.
+ */
+#include "heap.h"
+
+#include "diag.h"
+#include "huge.h"
+#include "remote.h"
+
+hmm_span *hmm_locate(const void *p, const char *func, hmm_chunk **cp)
+{
+    unsigned m = hmm_chunk_map_get(p);
+    if (hmm_unlikely(m == 0))
+        hmm_misuse(func, hmm_huge_cached(p) ? "double free" : "invalid pointer", p);
+    hmm_chunk *c = hmm_chunk_of(p);
+    if (m == 2)
+        c = (hmm_chunk *)((char *)c - HMM_CHUNK_SIZE);
+    *cp = c;
+    if (c->magic != HMM_CHUNK_NORMAL) {
+        if (c->magic == HMM_CHUNK_HUGE && (const char *)p == (char *)c + c->offset)
+            return NULL;
+        hmm_misuse(func, "invalid pointer", p);
+    }
+    size_t off;
+    hmm_span *s = hmm_span_of_off(c, p, &off);
+    switch (s->kind) {
+    case HMM_SPAN_SLAB:
+        if (!hmm_slab_block_ok(s, off))
+            hmm_misuse(func, "invalid pointer", p);
+        break;
+    case HMM_SPAN_LARGE:
+        if (off != 0)
+            hmm_misuse(func, "invalid pointer", p);
+        break;
+    case HMM_SPAN_FREE:
+        hmm_misuse(func, off == 0 ? "double free" : "invalid pointer", p);
+    default:
+        hmm_misuse(func, "invalid pointer", p);
+    }
+    if (((const hmm_block *)p)->key == hmm_free_key(p))
+        hmm_misuse(func, "double free", p);
+    return s;
+}
+
+void hmm_free_slow(void *p, const char *func)
+{
+    if (!p)
+        return;
+    hmm_chunk *c;
+    hmm_span *s = hmm_locate(p, func, &c);
+    if (!s) {
+        hmm_huge_free(c);
+        return;
+    }
+    hmm_heap *h = hmm_tls_heap;
+    if (c->heap == h) {
+        hmm_free_owned(h, p);
+        return;
+    }
+    /* A thread's first call may be a free: it needs a heap for its outbox. */
+    if (h == &hmm_heap_empty)
+        h = s->kind == HMM_SPAN_SLAB ? hmm_heap_get() : NULL;
+    hmm_remote_free(h, c, s, p);
+}
+
+size_t hmm_block_usable(const hmm_chunk *c, const hmm_span *s)
+{
+    if (!s)
+        return hmm_huge_usable(c);
+    if (s->kind == HMM_SPAN_SLAB)
+        return s->bsize;
+    return (size_t)s->npages << HMM_PAGE_SHIFT;
+}
+
+size_t hmm_usable_size(const void *p, const char *func)
+{
+    if (!p)
+        return 0;
+    hmm_chunk *c;
+    hmm_span *s = hmm_locate(p, func, &c);
+    return hmm_block_usable(c, s);
+}

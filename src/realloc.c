@@ -1,0 +1,60 @@
+/*
+ * realloc.c - realloc: a block stays where it is when it can (a small one
+ * that still fits, a large one resized in place by its owner, a huge one
+ * remapped); otherwise a new block, a copy, and a free.
+ */
+#include "heap.h"
+
+#include <errno.h>
+#include <string.h>
+
+#include "huge.h"
+#include "large.h"
+
+void *hmm_realloc(void *p, size_t size, const char *func)
+{
+    if (!p)
+        return hmm_alloc(size);
+    if (size == 0) {
+        hmm_free(p, func);
+        return NULL;
+    }
+    if (size > PTRDIFF_MAX) {
+        errno = ENOMEM;
+        return NULL;
+    }
+    hmm_chunk *c;
+    hmm_span *s = hmm_locate(p, func, &c);
+    size_t old = hmm_block_usable(c, s);
+    if (!s) {
+        if (size > HMM_LARGE_MAX) {
+            void *q = hmm_huge_realloc(c, size);
+            if (q)
+                return q;
+        }
+    } else if (s->kind == HMM_SPAN_SLAB) {
+        /* Stay when the block fits and would not waste most of itself. */
+        if (size <= old && size >= old / 2)
+            return p;
+    } else if (c->heap == hmm_tls_heap && size > HMM_SMALL_MAX && size <= HMM_LARGE_MAX) {
+        size_t np = hmm_align_up(size, HMM_PAGE_SIZE) >> HMM_PAGE_SHIFT;
+        if (hmm_large_resize(c->heap, s, np))
+            return p;
+    }
+    /* A block that must move to grow is given a quarter more pages, so a
+     * buffer grown by small steps is not copied at every page. */
+    size_t want = size;
+    if (size > old && size > HMM_SMALL_MAX && size <= HMM_LARGE_MAX) {
+        want = size + size / 4;
+        if (want > HMM_LARGE_MAX)
+            want = HMM_LARGE_MAX;
+    }
+    void *q = hmm_alloc(want);
+    if (!q && want != size)
+        q = hmm_alloc(size);
+    if (!q)
+        return NULL;
+    memcpy(q, p, old < size ? old : size);
+    hmm_free(p, func);
+    return q;
+}

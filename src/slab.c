@@ -1,0 +1,163 @@
+/*
+ * slab.c - slabs: making them from spans, carving their blocks lazily,
+ * the refill slow path of small allocations, the partial lists, releasing
+ * empty slabs, and their consistency check.
+ */
+#include "slab.h"
+
+#include "diag.h"
+#include "span.h"
+
+hmm_span hmm_span_empty;
+
+/* Threads the next page's worth of fresh blocks onto the free list, so
+ * memory is touched only as it is used. */
+static void carve(hmm_span *s)
+{
+    size_t bsize = s->bsize;
+    size_t n = s->count - s->carved;
+    size_t batch = bsize >= HMM_PAGE_SIZE ? 1 : HMM_PAGE_SIZE / bsize;
+    if (n > batch)
+        n = batch;
+    char *first = hmm_span_addr(s) + (size_t)s->carved * bsize;
+    char *p = first;
+    for (size_t i = 1; i < n; i++, p += bsize) {
+        ((hmm_block *)p)->next = (hmm_block *)(p + bsize);
+        ((hmm_block *)p)->key = hmm_free_key(p);
+    }
+    ((hmm_block *)p)->next = s->free;
+    ((hmm_block *)p)->key = hmm_free_key(p);
+    s->free = (hmm_block *)first;
+    s->carved = (uint16_t)(s->carved + n);
+    s->carved_end = (uint32_t)(s->carved * bsize);
+}
+
+static hmm_span *slab_new(hmm_heap *h, unsigned cls)
+{
+    const hmm_class_info *ci = &hmm_classes[cls];
+    bool zeroed;
+    hmm_span *s = hmm_span_alloc(h, ci->pages, 1, &zeroed);
+    if (!s)
+        return NULL;
+    s->kind = HMM_SPAN_SLAB;
+    s->cls = (uint8_t)cls;
+    s->bsize = ci->size;
+    s->magic = UINT64_MAX / ci->size + 1;
+    s->carved_end = 0;
+    s->count = ci->count;
+    s->used = 0;
+    s->carved = 0;
+    s->free = NULL;
+    s->flags = 0;
+    for (size_t j = 1; j < ci->pages; j++)
+        *hmm_back(&s[j]) = (uint16_t)j;
+    h->slabs++;
+    return s;
+}
+
+static void slab_release(hmm_heap *h, hmm_span *s)
+{
+    for (size_t j = 1; j + 1 < s->npages; j++)
+        *hmm_back(&s[j]) = 0;
+    h->slabs--;
+    hmm_span_free(h, s);
+}
+
+void hmm_slab_after_free(hmm_heap *h, hmm_span *s)
+{
+    if (s == h->cur[s->cls])
+        return;
+    if (s->used == 0) {
+        if (s->flags & HMM_SPAN_LISTED)
+            hmm_list_remove(&s->link);
+        slab_release(h, s);
+    } else if (!(s->flags & HMM_SPAN_LISTED) && (s->free || s->carved < s->count)) {
+        hmm_list_push_back(&h->partial[s->cls], &s->link);
+        s->flags |= HMM_SPAN_LISTED;
+    }
+}
+
+void hmm_slab_free(hmm_heap *h, hmm_span *s, hmm_block *b)
+{
+    b->next = s->free;
+    b->key = hmm_free_key(b);
+    s->free = b;
+    s->used--;
+    hmm_slab_after_free(h, s);
+}
+
+void *hmm_slab_alloc(hmm_heap *h, unsigned cls)
+{
+    hmm_span *s = h->cur[cls];
+    if (!s->free) {
+        if (s != &hmm_span_empty && s->carved < s->count) {
+            carve(s);
+        } else {
+            /* The current slab is full: it leaves the heap's view until a
+             * free makes it partial again. */
+            hmm_list *l = hmm_list_first(&h->partial[cls]);
+            if (l) {
+                hmm_list_remove(l);
+                s = hmm_container_of(l, hmm_span, link);
+                s->flags &= (uint8_t)~HMM_SPAN_LISTED;
+            } else {
+                s = slab_new(h, cls);
+                if (!s)
+                    return NULL;
+            }
+            if (!s->free)
+                carve(s);
+            h->cur[cls] = s;
+        }
+    }
+    hmm_block *b = s->free;
+    s->free = b->next;
+    s->used++;
+    b->key = 0;
+    return b;
+}
+
+void hmm_slab_retire_all(hmm_heap *h)
+{
+    for (unsigned c = 0; c < HMM_NCLASS; c++) {
+        hmm_span *s = h->cur[c];
+        if (s == &hmm_span_empty)
+            continue;
+        h->cur[c] = &hmm_span_empty;
+        hmm_slab_after_free(h, s);
+    }
+}
+
+static void check_slab(hmm_heap *h, hmm_span *s)
+{
+    if (s->kind != HMM_SPAN_SLAB || hmm_chunk_of(s)->heap != h)
+        hmm_corrupt("slab %p: not a slab of this heap", (void *)s);
+    char *base = hmm_span_addr(s);
+    size_t nfree = 0;
+    for (hmm_block *b = s->free; b; b = b->next) {
+        size_t off = (size_t)((char *)b - base);
+        if ((char *)b < base || off % s->bsize || off / s->bsize >= s->carved || ++nfree > s->count)
+            hmm_corrupt("slab %p: bad free block %p", (void *)s, (void *)b);
+        if (b->key != hmm_free_key(b))
+            hmm_corrupt("slab %p: free block %p lost its mark", (void *)s, (void *)b);
+    }
+    if (s->used + nfree != s->carved)
+        hmm_corrupt("slab %p: %u used + %zu free != %u carved", (void *)s, s->used, nfree,
+                    s->carved);
+}
+
+void hmm_slab_check_all(hmm_heap *h)
+{
+    for (unsigned c = 0; c < HMM_NCLASS; c++) {
+        if (h->cur[c] != &hmm_span_empty)
+            check_slab(h, h->cur[c]);
+        if (!hmm_list_valid(&h->partial[c]))
+            hmm_corrupt("heap %p: slab list %u broken", (void *)h, c);
+        for (hmm_list *l = h->partial[c].next; l != &h->partial[c]; l = l->next) {
+            hmm_span *s = hmm_container_of(l, hmm_span, link);
+            check_slab(h, s);
+            if (s->cls != c || !(s->flags & HMM_SPAN_LISTED) || (!s->free && s->carved == s->count))
+                hmm_corrupt("heap %p: slab %p misfiled", (void *)h, (void *)s);
+        }
+    }
+}

@@ -1,0 +1,25 @@
+/*
+ * slab.h - slabs: spans cut into blocks of one size class, carved a page
+ * at a time as they are used, listed as partial while they have free
+ * blocks, given back to the span allocator when they empty.  Only the
+ * owning thread calls these.
+ */
+#ifndef HMM_SLAB_H
+#define HMM_SLAB_H
+
+#include "heap.h"
+
+/* The slab every empty cur[] entry points at: no free blocks, never full. */
+extern hmm_span hmm_span_empty;
+
+/* A block of class cls from h's slabs (carving, taking a partial slab or
+ * making a new one); NULL when out of memory. */
+void *hmm_slab_alloc(hmm_heap *h, unsigned cls);
+/* Frees block b of slab s; its free mark may already be set. */
+void hmm_slab_free(hmm_heap *h, hmm_span *s, hmm_block *b);
+/* Lets go of h's current slabs (thread exit): empty ones are released. */
+void hmm_slab_retire_all(hmm_heap *h);
+/* Checks the slabs h can allocate from; aborts on error. */
+void hmm_slab_check_all(hmm_heap *h);
+
+#endif
