@@ -60,9 +60,10 @@ void hmm_free_slow(void *p, const char *func)
         hmm_free_owned(h, p);
         return;
     }
-    /* A thread's first call may be a free: it needs a heap for its outbox. */
+    /* A thread's first call may be a free: it needs a heap for its outbox
+     * and its counters. */
     if (h == &hmm_heap_empty)
-        h = s->kind == HMM_SPAN_SLAB ? hmm_heap_get() : NULL;
+        h = hmm_heap_get();
     hmm_remote_free(h, c, s, p);
 }
 

@@ -10,6 +10,7 @@
 #include "os.h"
 #include "slab.h"
 #include "span.h"
+#include "stats.h"
 
 /* Blocks a thread batches for another heap before sending them. */
 #define OUTBOX_MAX 32
@@ -72,11 +73,14 @@ void hmm_outbox_flush(hmm_heap *h)
 void hmm_remote_free(hmm_heap *h, hmm_chunk *c, hmm_span *s, hmm_block *b)
 {
     b->key = hmm_free_key(b);
+    if (h)
+        h->remote_frees++;
+    else
+        hmm_stat_add(&hmm_gstats.remote_frees, 1);
     if (s->kind != HMM_SPAN_SLAB || !h) {
         remote_push(c->heap, b, b);
         return;
     }
-    h->remote_frees++;
     if (h->out_heap != c->heap) {
         hmm_outbox_flush(h);
         h->out_heap = c->heap;

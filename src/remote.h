@@ -11,7 +11,7 @@
 #include "heap.h"
 
 /* Frees block b (in span s of chunk c) that another heap owns, from h
- * (possibly hmm_heap_empty). */
+ * (NULL for a thread that could not get a heap). */
 void hmm_remote_free(hmm_heap *h, hmm_chunk *c, hmm_span *s, hmm_block *b);
 /* Frees a block of a chunk h owns, slab or large. */
 void hmm_free_owned(hmm_heap *h, void *p);

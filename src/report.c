@@ -21,6 +21,7 @@ HMM_EXPORT int HmmGetStats(HmmStats *st)
     st->heaps = __atomic_load_n(&hmm_gstats.heaps, __ATOMIC_RELAXED);
     st->heaps_reused = __atomic_load_n(&hmm_gstats.heaps_reused, __ATOMIC_RELAXED);
     hmm_heap_stats(&st->slabs, &st->large_blocks, &st->remote_frees, &st->heaps_abandoned);
+    st->remote_frees += __atomic_load_n(&hmm_gstats.remote_frees, __ATOMIC_RELAXED);
     return 0;
 }
 

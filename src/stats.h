@@ -11,6 +11,7 @@
 typedef struct hmm_global_stats {
     uint64_t mapped, mapped_peak, purged, chunks, huge_blocks, huge_bytes;
     uint64_t heaps, heaps_reused;
+    uint64_t remote_frees; /* by threads without a heap; the rest are per heap */
 } hmm_global_stats;
 
 extern hmm_global_stats hmm_gstats;
