@@ -292,14 +292,14 @@ static void check_mallopt(void)
     ok(mallopt(M_HMM_PURGE_DELAY, 0) == 1 && mallopt(M_HMM_PURGE_DELAY, -1) == 0 &&
            mallopt(M_HMM_PURGE_DELAY, 3600001) == 0,
        "mallopt(M_HMM_PURGE_DELAY): 1 for 0 to 3600000 ms, 0 outside");
-    /* With no delay, the next slow path once a pass is due gives freed
-     * pages back. */
+    /* With no delay, the free itself or the next slow path once a pass is
+     * due gives freed pages back. */
     HmmStats a, b;
     void *p = malloc(8 * MiB - 64 * KiB);
     void *q = malloc(1 * MiB);
     memset(q, 1, 1 * MiB);
-    free(q);
     HmmGetStats(&a);
+    free(q);
     usleep(300 * 1000);
     free(malloc(100 * KiB));
     HmmGetStats(&b);
