@@ -70,6 +70,10 @@ int HmmGetStats(HmmStats *stats);
 /* Writes the statistics, human-readable, to file descriptor fd. */
 void HmmPrintStats(int fd);
 
+/* mallopt(3) parameter: milliseconds free memory stays before libhmm gives
+ * it back (HMM_PURGE_DELAY), 0 to 3600000.  Outside glibc's numbers. */
+#define M_HMM_PURGE_DELAY (-0x484d)
+
 #ifdef __cplusplus
 }
 #endif

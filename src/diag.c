@@ -82,6 +82,15 @@ size_t hmm_vformat(char *buf, size_t size, const char *fmt, va_list ap)
     return pos;
 }
 
+size_t hmm_format(char *buf, size_t size, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    size_t n = hmm_vformat(buf, size, fmt, ap);
+    va_end(ap);
+    return n;
+}
+
 void hmm_printf(int fd, const char *fmt, ...)
 {
     char buf[512];

@@ -10,6 +10,9 @@
 
 /* Formats %s %d %u %zu %llu %lu %x %p %% into buf; returns the length. */
 size_t hmm_vformat(char *buf, size_t size, const char *fmt, va_list ap);
+/* hmm_vformat with the arguments given. */
+size_t hmm_format(char *buf, size_t size, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 /* Writes formatted text to fd. */
 void hmm_printf(int fd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* "libhmm: warning: ..." on stderr. */

@@ -2,7 +2,8 @@
  * heap.c - the life of thread heaps: process start-up, the registry of
  * heaps, creating or adopting a thread's heap on its first call,
  * abandoning it at thread exit, periodic maintenance (purging, draining
- * abandoned heaps), the fork handlers, and the heap-wide checks and sums.
+ * abandoned heaps), trimming every heap on request, the fork handlers,
+ * and the heap-wide check.
  */
 #include "heap.h"
 
@@ -79,6 +80,7 @@ static hmm_heap *heap_new(void)
     for (unsigned b = 0; b < HMM_NBINS; b++)
         hmm_list_init(&h->bins[b]);
     hmm_list_init(&h->chunks);
+    pthread_mutex_init(&h->lock, NULL);
     hmm_list_push_back(&all_heaps, &h->all);
     hmm_stat_add(&hmm_gstats.heaps, 1);
     return h;
@@ -139,6 +141,36 @@ void hmm_heap_maintain(hmm_heap *h)
     reclaim_abandoned();
 }
 
+hmm_heap *hmm_heap_next(hmm_heap *h)
+{
+    /* Heaps are only ever appended: under the lock, the link is whole. */
+    pthread_mutex_lock(&heaps_lock);
+    hmm_list *l = h ? h->all.next : all_heaps.next;
+    pthread_mutex_unlock(&heaps_lock);
+    return l == &all_heaps ? NULL : hmm_container_of(l, hmm_heap, all);
+}
+
+size_t hmm_heap_trim(size_t pad)
+{
+    hmm_heap *self = hmm_tls_heap;
+    uint64_t request = (uint64_t)pad + (pad < UINT64_MAX);
+    size_t released = 0;
+    for (hmm_heap *h = hmm_heap_next(NULL); h; h = hmm_heap_next(h)) {
+        if (h == self)
+            continue;
+        /* Only the owner may touch a live heap's pages: it trims at its
+         * next purge check.  An abandoned one is trimmed here and now. */
+        __atomic_store_n(&h->trim_request, request, __ATOMIC_RELAXED);
+        if (__atomic_load_n(&h->state, __ATOMIC_RELAXED) == HMM_HEAP_ABANDONED)
+            released += hmm_remote_reclaim(h);
+    }
+    if (self != &hmm_heap_empty) {
+        hmm_catch_up(self);
+        released += hmm_span_trim(self, pad);
+    }
+    return released + hmm_huge_trim(hmm_os_now_ms(), true);
+}
+
 /* ---- thread exit and fork ---- */
 
 static void thread_exit(void *arg)
@@ -158,21 +190,29 @@ static void thread_exit(void *arg)
     hmm_tls_heap = &hmm_heap_empty;
 }
 
+/* Every heap's chunk lock too: a child must find no chunk list half
+ * updated, and no lock held by a thread it does not have. */
 static void fork_prepare(void)
 {
     pthread_mutex_lock(&heaps_lock);
+    for (hmm_list *l = all_heaps.next; l != &all_heaps; l = l->next)
+        pthread_mutex_lock(&hmm_container_of(l, hmm_heap, all)->lock);
     hmm_huge_lock_all();
 }
 
 static void fork_parent(void)
 {
     hmm_huge_unlock_all(false);
+    for (hmm_list *l = all_heaps.next; l != &all_heaps; l = l->next)
+        pthread_mutex_unlock(&hmm_container_of(l, hmm_heap, all)->lock);
     pthread_mutex_unlock(&heaps_lock);
 }
 
 static void fork_child(void)
 {
     hmm_huge_unlock_all(true);
+    for (hmm_list *l = all_heaps.next; l != &all_heaps; l = l->next)
+        pthread_mutex_init(&hmm_container_of(l, hmm_heap, all)->lock, NULL);
     pthread_mutex_init(&heaps_lock, NULL);
     /* Threads other than this one are gone, maybe in the middle of using
      * (or draining) their heaps: that memory stays theirs, never adopted. */
@@ -188,20 +228,6 @@ static void fork_child(void)
             h->state = HMM_HEAP_DEAD;
         }
     }
-}
-
-void hmm_heap_stats(uint64_t *slabs, uint64_t *large, uint64_t *remote, uint64_t *abandoned_count)
-{
-    *slabs = *large = *remote = *abandoned_count = 0;
-    pthread_mutex_lock(&heaps_lock);
-    for (hmm_list *l = all_heaps.next; l != &all_heaps; l = l->next) {
-        hmm_heap *h = hmm_container_of(l, hmm_heap, all);
-        *slabs += __atomic_load_n(&h->slabs, __ATOMIC_RELAXED);
-        *large += __atomic_load_n(&h->large_blocks, __ATOMIC_RELAXED);
-        *remote += __atomic_load_n(&h->remote_frees, __ATOMIC_RELAXED);
-        *abandoned_count += h->state == HMM_HEAP_ABANDONED;
-    }
-    pthread_mutex_unlock(&heaps_lock);
 }
 
 int hmm_check_heap(void)

@@ -18,6 +18,8 @@
 #ifndef HMM_HEAP_H
 #define HMM_HEAP_H
 
+#include <pthread.h>
+
 #include "chunk.h"
 #include "sizeclass.h"
 
@@ -41,7 +43,7 @@ struct hmm_heap {
     uint64_t next_purge;   /* hmm_os_now_ms() of the next purge pass */
     uint64_t next_reclaim; /* ... of the next look at memory beyond this heap */
     size_t dirty_pages;    /* pages of free spans that may be resident */
-    uint64_t slabs, large_blocks, remote_frees;
+    uint64_t remote_frees;
     /* Small blocks this thread freed for one other heap, sent in a batch. */
     hmm_heap *out_heap;
     hmm_block *out_head, *out_tail;
@@ -49,6 +51,12 @@ struct hmm_heap {
     hmm_list all; /* in the registry of heaps */
     struct hmm_heap *next_abandoned;
     int state;
+    /* Held by the owner while it adds or unmaps a chunk, and by a thread
+     * reading the heap's chunks (hmm_census_heap): they stay mapped. */
+    pthread_mutex_t lock;
+    /* 1 + the pad of a malloc_trim another thread asked for; 0: none.  The
+     * owner trims on its next purge check (hmm_span_purge_if_due). */
+    uint64_t trim_request;
     /* Written by other threads: keep it off the owner's cache lines. */
     _Alignas(64) hmm_block *remote;
     char pad_[56];
@@ -145,7 +153,12 @@ hmm_inline void hmm_free(void *p, const char *func)
 
 /* Heap-wide consistency check of the calling thread's heap; aborts on error. */
 int hmm_check_heap(void);
-/* Sums the per-heap counters over every heap. */
-void hmm_heap_stats(uint64_t *slabs, uint64_t *large, uint64_t *remote, uint64_t *abandoned);
+/* The heap made after h in the registry (the first for NULL), or NULL.
+ * Heaps are never unmapped, so one may be kept and walked from later. */
+hmm_heap *hmm_heap_next(hmm_heap *h);
+/* malloc_trim's body: gives back free pages of the calling thread's heap
+ * and of abandoned heaps beyond pad bytes each, and the huge cache; asks
+ * live threads to trim their own heaps.  Returns the bytes given back. */
+size_t hmm_heap_trim(size_t pad);
 
 #endif

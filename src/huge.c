@@ -150,8 +150,9 @@ static char *cache_take(size_t need)
     return dst;
 }
 
-void hmm_huge_trim(uint64_t now, bool force)
+size_t hmm_huge_trim(uint64_t now, bool force)
 {
+    size_t released = 0;
     for (;;) {
         cached_range victim = {NULL, 0, 0};
         pthread_mutex_lock(&cache_lock);
@@ -163,8 +164,9 @@ void hmm_huge_trim(uint64_t now, bool force)
         }
         pthread_mutex_unlock(&cache_lock);
         if (!victim.addr)
-            return;
+            return released;
         unmap(victim.addr, victim.size);
+        released += victim.size;
     }
 }
 
@@ -283,4 +285,12 @@ void hmm_huge_unlock_all(bool child)
         pthread_mutex_init(&cache_lock, NULL);
     else
         pthread_mutex_unlock(&cache_lock);
+}
+
+size_t hmm_huge_cached_bytes(void)
+{
+    pthread_mutex_lock(&cache_lock);
+    size_t n = cache_bytes;
+    pthread_mutex_unlock(&cache_lock);
+    return n;
 }

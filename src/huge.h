@@ -15,8 +15,11 @@ hmm_inline size_t hmm_huge_usable(const hmm_chunk *c) { return c->map_size - c->
 /* Resizes in place or by moving the pages; NULL when it cannot (the block
  * is then untouched). */
 void *hmm_huge_realloc(hmm_chunk *c, size_t size);
-/* Unmaps cached mappings idle for the purge delay (all with force). */
-void hmm_huge_trim(uint64_t now, bool force);
+/* Unmaps cached mappings idle for the purge delay (all with force);
+ * returns the bytes unmapped. */
+size_t hmm_huge_trim(uint64_t now, bool force);
+/* Bytes in the cache now. */
+size_t hmm_huge_cached_bytes(void);
 /* True when p lies in a freed huge block's pages still cached (so freeing
  * p again is a double free); for diagnostics only. */
 bool hmm_huge_cached(const void *p);

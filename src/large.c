@@ -13,18 +13,13 @@ void *hmm_large_alloc(hmm_heap *h, size_t np, size_t align_pages, bool *zeroed)
     if (!s)
         return NULL;
     s->kind = HMM_SPAN_LARGE;
-    h->large_blocks++;
     void *p = hmm_span_addr(s);
     if (!*zeroed)
         ((hmm_block *)p)->key = 0;
     return p;
 }
 
-void hmm_large_free(hmm_heap *h, hmm_span *s)
-{
-    h->large_blocks--;
-    hmm_span_free(h, s);
-}
+void hmm_large_free(hmm_heap *h, hmm_span *s) { hmm_span_free(h, s); }
 
 bool hmm_large_resize(hmm_heap *h, hmm_span *s, size_t np)
 {

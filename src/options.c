@@ -7,11 +7,13 @@
 #include "options.h"
 
 #include <stdlib.h>
+#include <string.h>
 
 #include "diag.h"
 #include "os.h"
 
-hmm_options hmm_opt = {.stats = false, .stats_fd = 2, .purge_delay = 250};
+hmm_options hmm_opt = {
+    .stats = false, .stats_fd = 2, .purge_delay = 250, .trim_threshold = (size_t)1 << 20};
 
 typedef struct option_desc {
     const char *name;
@@ -43,7 +45,7 @@ void hmm_options_init(void)
         return;
     const option_desc table[] = {
         {"HMM_STATS", NULL, &hmm_opt.stats, 1},
-        {"HMM_PURGE_DELAY", &hmm_opt.purge_delay, NULL, 3600000},
+        {"HMM_PURGE_DELAY", &hmm_opt.purge_delay, NULL, HMM_PURGE_DELAY_MAX},
     };
     for (size_t i = 0; i < sizeof table / sizeof table[0]; i++) {
         const char *v = secure_getenv(table[i].name);
@@ -60,7 +62,18 @@ void hmm_options_init(void)
         else
             *table[i].flag = x != 0;
     }
-    /* GNU tools close stderr in an atexit handler, before the report. */
-    if (hmm_opt.stats)
+    /* Copied: the program may change its environment before it exits. */
+    const char *file = secure_getenv("HMM_STATS_FILE");
+    if (file && *file) {
+        size_t n = strlen(file);
+        if (n < sizeof hmm_opt.stats_file)
+            memcpy(hmm_opt.stats_file, file, n + 1);
+        else
+            hmm_warn("ignoring HMM_STATS_FILE: longer than %zu bytes",
+                     sizeof hmm_opt.stats_file - 1);
+    }
+    /* GNU tools close stderr in an atexit handler, before the report; a
+     * report to a file needs no copy of it. */
+    if (hmm_opt.stats && !hmm_opt.stats_file[0])
         hmm_opt.stats_fd = hmm_os_keep_fd(2);
 }

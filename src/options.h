@@ -6,10 +6,19 @@
 
 #include "internal.h"
 
+/* The longest HMM_PURGE_DELAY, in ms: an hour. */
+#define HMM_PURGE_DELAY_MAX 3600000
+
 typedef struct hmm_options {
     bool stats;           /* HMM_STATS: print statistics at exit */
     int stats_fd;         /* where they go: a copy of stderr taken at start */
     uint32_t purge_delay; /* HMM_PURGE_DELAY: ms a free page stays before it is returned */
+    /* Bytes of dirty free pages a heap keeps before a purge pass is worth
+     * it (mallopt's M_TRIM_THRESHOLD). */
+    size_t trim_threshold;
+    /* HMM_STATS_FILE: where the statistics go at exit instead of stderr,
+     * "%p" standing for the process id; empty: not set. */
+    char stats_file[4096];
 } hmm_options;
 
 extern hmm_options hmm_opt;

@@ -1,6 +1,7 @@
 /*
  * os.c - every system call libhmm makes: mmap, munmap, mremap, madvise,
- * clock_gettime, write, getauxval.  Errno is left as the caller had it.
+ * clock_gettime, open, write, close, getpid, getauxval.  Errno is left as
+ * the caller had it.
  */
 #define _GNU_SOURCE
 #include "os.h"
@@ -129,6 +130,23 @@ int hmm_os_keep_fd(int fd)
     errno = saved;
     return copy >= 0 ? copy : fd;
 }
+
+int hmm_os_create(const char *path)
+{
+    int saved = errno;
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    errno = saved;
+    return fd;
+}
+
+void hmm_os_close(int fd)
+{
+    int saved = errno;
+    close(fd);
+    errno = saved;
+}
+
+uint64_t hmm_os_getpid(void) { return (uint64_t)getpid(); }
 
 size_t hmm_os_page_size(void) { return (size_t)sysconf(_SC_PAGESIZE); }
 

@@ -24,6 +24,11 @@ uint64_t hmm_os_random(void);
 /* A close-on-exec duplicate of fd numbered 64 or more, or fd itself when
  * that fails: a report written at exit then survives a program closing fd. */
 int hmm_os_keep_fd(int fd);
+/* Creates or truncates the file at path for writing (mode 0644, subject to
+ * the umask); the descriptor, or -1. */
+int hmm_os_create(const char *path);
+void hmm_os_close(int fd);
+uint64_t hmm_os_getpid(void);
 size_t hmm_os_page_size(void);
 /* The process's resident set size now and at its peak, in bytes. */
 void hmm_os_resident(uint64_t *now, uint64_t *peak);

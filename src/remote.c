@@ -36,15 +36,16 @@ void hmm_remote_drain(hmm_heap *h)
 
 /* The state word is the heap's lock: whoever moves it from ABANDONED owns
  * the heap until it moves it back. */
-void hmm_remote_reclaim(hmm_heap *h)
+size_t hmm_remote_reclaim(hmm_heap *h)
 {
     int expect = HMM_HEAP_ABANDONED;
     if (!__atomic_compare_exchange_n(&h->state, &expect, HMM_HEAP_DRAINING, false, __ATOMIC_ACQUIRE,
                                      __ATOMIC_RELAXED))
-        return;
+        return 0;
     hmm_remote_drain(h);
-    hmm_span_purge_if_due(h, hmm_os_now_ms());
+    size_t released = hmm_span_purge_if_due(h, hmm_os_now_ms());
     __atomic_store_n(&h->state, HMM_HEAP_ABANDONED, __ATOMIC_RELEASE);
+    return released;
 }
 
 /* Pushes the chain first..last on owner's remote list with one CAS. */

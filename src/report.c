@@ -1,9 +1,10 @@
 /*
  * report.c - HmmGetStats and HmmPrintStats: the process-wide counters plus
- * the per-heap ones summed, and the report at exit when HMM_STATS is set.
+ * the heaps' census, and the report at exit when HMM_STATS or
+ * HMM_STATS_FILE is set.
  */
+#include "census.h"
 #include "diag.h"
-#include "heap.h"
 #include "hmm.h"
 #include "options.h"
 #include "os.h"
@@ -20,8 +21,12 @@ HMM_EXPORT int HmmGetStats(HmmStats *st)
     st->huge_bytes = __atomic_load_n(&hmm_gstats.huge_bytes, __ATOMIC_RELAXED);
     st->heaps = __atomic_load_n(&hmm_gstats.heaps, __ATOMIC_RELAXED);
     st->heaps_reused = __atomic_load_n(&hmm_gstats.heaps_reused, __ATOMIC_RELAXED);
-    hmm_heap_stats(&st->slabs, &st->large_blocks, &st->remote_frees, &st->heaps_abandoned);
-    st->remote_frees += __atomic_load_n(&hmm_gstats.remote_frees, __ATOMIC_RELAXED);
+    hmm_census c;
+    hmm_census_all(&c);
+    st->slabs = c.slabs;
+    st->large_blocks = c.large_blocks;
+    st->heaps_abandoned = c.abandoned;
+    st->remote_frees = c.remote_frees + __atomic_load_n(&hmm_gstats.remote_frees, __ATOMIC_RELAXED);
     return 0;
 }
 
@@ -50,9 +55,37 @@ HMM_EXPORT void HmmPrintStats(int fd)
                (unsigned long long)st.heaps_abandoned, (unsigned long long)st.heaps_reused);
 }
 
+/* HMM_STATS_FILE with each "%p" replaced by the process id ("%%" by "%"),
+ * so that every process of a pipeline writes its own file. */
+static void stats_path(char *buf, size_t size)
+{
+    size_t n = 0;
+    for (const char *f = hmm_opt.stats_file; *f && n + 1 < size; f++) {
+        if (f[0] == '%' && f[1] == 'p') {
+            n += hmm_format(buf + n, size - n, "%llu", (unsigned long long)hmm_os_getpid());
+            f++;
+        } else {
+            buf[n++] = *f;
+            f += f[0] == '%' && f[1] == '%';
+        }
+    }
+    buf[n] = '\0';
+}
+
 __attribute__((destructor)) static void stats_at_exit(void)
 {
     hmm_options_init();
-    if (hmm_opt.stats)
+    if (hmm_opt.stats_file[0]) {
+        char path[sizeof hmm_opt.stats_file + 32];
+        stats_path(path, sizeof path);
+        int fd = hmm_os_create(path);
+        if (fd < 0) {
+            hmm_warn("cannot write the statistics to %s", path);
+            return;
+        }
+        HmmPrintStats(fd);
+        hmm_os_close(fd);
+    } else if (hmm_opt.stats) {
         HmmPrintStats(hmm_opt.stats_fd);
+    }
 }

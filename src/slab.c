@@ -51,7 +51,6 @@ static hmm_span *slab_new(hmm_heap *h, unsigned cls)
     s->flags = 0;
     for (size_t j = 1; j < ci->pages; j++)
         *hmm_back(&s[j]) = (uint16_t)j;
-    h->slabs++;
     return s;
 }
 
@@ -59,7 +58,6 @@ static void slab_release(hmm_heap *h, hmm_span *s)
 {
     for (size_t j = 1; j + 1 < s->npages; j++)
         *hmm_back(&s[j]) = 0;
-    h->slabs--;
     hmm_span_free(h, s);
 }
 

@@ -12,9 +12,6 @@
 #include "os.h"
 #include "stats.h"
 
-/* Free pages a heap may keep resident before a purge pass is worth it. */
-#define HMM_PURGE_MIN_PAGES 256
-
 /* How far the scan of a request's own bin goes before moving up. */
 #define BIN_SCAN 8
 
@@ -126,8 +123,10 @@ static bool add_chunk(hmm_heap *h)
     hmm_chunk *c = hmm_chunk_acquire(h);
     if (!c)
         return false;
+    pthread_mutex_lock(&h->lock);
     hmm_list_push(&h->chunks, &c->link);
     h->nchunks++;
+    pthread_mutex_unlock(&h->lock);
     bin_insert(h, &c->pages[HMM_META_PAGES]);
     return true;
 }
@@ -223,44 +222,67 @@ static void release_chunk(hmm_heap *h, hmm_span *s)
 {
     hmm_chunk *c = hmm_chunk_of(s);
     bin_remove(h, s);
+    /* Out of the list under the lock, so no reader of the heap is still
+     * in the chunk when it goes. */
+    pthread_mutex_lock(&h->lock);
     hmm_list_remove(&c->link);
     h->nchunks--;
+    pthread_mutex_unlock(&h->lock);
     hmm_chunk_release(c);
 }
 
-void hmm_span_purge(hmm_heap *h, bool force)
+/* The purge pass: spans idle for the delay (all with force), but the first
+ * keep bytes of dirty ones stay resident.  Returns the bytes given back. */
+static size_t purge(hmm_heap *h, bool force, size_t keep)
 {
     uint64_t now = hmm_os_now_ms();
+    size_t released = 0;
     for (unsigned b = 0; b < HMM_NBINS; b++) {
         for (hmm_list *l = h->bins[b].next, *next; l != &h->bins[b]; l = next) {
             next = l->next;
             hmm_span *s = hmm_container_of(l, hmm_span, link);
             if (!force && (uint32_t)now - s->freed_at < hmm_opt.purge_delay)
                 continue;
+            size_t bytes = (size_t)s->npages << HMM_PAGE_SHIFT;
+            if ((s->flags & HMM_SPAN_DIRTY) && bytes <= keep) {
+                keep -= bytes;
+                continue;
+            }
             /* A chunk idle as a whole goes back, but one stays with the heap
              * so a program that frees everything and starts again does not
              * map it anew. */
             if (s->npages == HMM_USABLE_PAGES && h->nchunks > 1) {
                 release_chunk(h, s);
+                released += bytes;
                 continue;
             }
             if (!(s->flags & HMM_SPAN_DIRTY))
                 continue;
-            hmm_os_purge(hmm_span_addr(s), (size_t)s->npages << HMM_PAGE_SHIFT);
-            hmm_stat_add(&hmm_gstats.purged, (int64_t)s->npages << HMM_PAGE_SHIFT);
+            hmm_os_purge(hmm_span_addr(s), bytes);
+            hmm_stat_add(&hmm_gstats.purged, (int64_t)bytes);
             h->dirty_pages -= s->npages;
             s->flags = HMM_SPAN_ZEROED;
+            released += bytes;
         }
     }
+    return released;
 }
 
-void hmm_span_purge_if_due(hmm_heap *h, uint64_t now)
+void hmm_span_purge(hmm_heap *h, bool force) { purge(h, force, 0); }
+
+size_t hmm_span_trim(hmm_heap *h, size_t keep) { return purge(h, true, keep); }
+
+size_t hmm_span_purge_if_due(hmm_heap *h, uint64_t now)
 {
+    /* A trim another thread asked for (malloc_trim) does not wait. */
+    if (hmm_unlikely(__atomic_load_n(&h->trim_request, __ATOMIC_RELAXED) != 0))
+        return hmm_span_trim(h, __atomic_exchange_n(&h->trim_request, 0, __ATOMIC_RELAXED) - 1);
     if (now < h->next_purge)
-        return;
+        return 0;
     h->next_purge = now + hmm_opt.purge_delay / 2 + 1;
-    if (h->dirty_pages >= HMM_PURGE_MIN_PAGES || h->nchunks > 1)
-        hmm_span_purge(h, false);
+    if (((size_t)h->dirty_pages << HMM_PAGE_SHIFT) >= hmm_opt.trim_threshold || h->nchunks > 1)
+        return purge(h, false, 0);
+    return 0;
 }
 
 void hmm_span_check_chunk(hmm_heap *h, hmm_chunk *c)

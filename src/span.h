@@ -21,8 +21,13 @@ void hmm_span_shrink(hmm_heap *h, hmm_span *s, size_t npages);
 /* Purges free spans idle for the purge delay and unmaps wholly free chunks
  * but one; force does so whatever their age. */
 void hmm_span_purge(hmm_heap *h, bool force);
-/* Calls hmm_span_purge when a pass is due at time now (hmm_os_now_ms()). */
-void hmm_span_purge_if_due(hmm_heap *h, uint64_t now);
+/* A forced purge that leaves up to keep bytes of dirty free pages resident
+ * (malloc_trim); returns the bytes given back. */
+size_t hmm_span_trim(hmm_heap *h, size_t keep);
+/* Purges when a pass is due at time now (hmm_os_now_ms()), or trims at
+ * once when another thread asked (h->trim_request); returns the bytes
+ * given back. */
+size_t hmm_span_purge_if_due(hmm_heap *h, uint64_t now);
 /* Checks tiling and boundary tags of one chunk; aborts on error. */
 void hmm_span_check_chunk(hmm_heap *h, hmm_chunk *c);
 /* Checks h's bins and their bitmap; aborts on error. */

@@ -30,8 +30,9 @@ soname=$(objdump -p "$lib" | awk '$1 == "SONAME" { print $2 }')
 result $? "the SONAME is libhmm.so.1 (is '$soname')"
 
 required="HmmAlignedAlloc HmmAlloc HmmCalloc HmmFree HmmGetStats HmmPrintStats HmmRealloc
-HmmUsableSize aligned_alloc calloc free free_aligned_sized free_sized malloc malloc_usable_size
-memalign posix_memalign pvalloc realloc valloc"
+HmmUsableSize aligned_alloc calloc free free_aligned_sized free_sized mallinfo mallinfo2 malloc
+malloc_info malloc_stats malloc_trim malloc_usable_size mallopt memalign posix_memalign pvalloc
+realloc valloc"
 optional="reallocarray"
 exported=$(nm -D --defined-only "$lib" | awk '$2 ~ /^[TtWwiDdBbVvRr]$/ { print $3 }' | sed 's/@.*//' | sort -u)
 

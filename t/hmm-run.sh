@@ -1,6 +1,7 @@
 #!/bin/sh
 # hmm-run.sh - the hmm-run wrapper of the build tree: options, usage errors,
-# exit statuses, LD_PRELOAD handling, --stats, argument passing.
+# exit statuses, LD_PRELOAD handling, --stats and --stats=FILE, argument
+# passing.
 
 test_name=hmm-run
 . "${abs_top_srcdir:?run through make check}/t/preload.sh"
@@ -29,11 +30,11 @@ hr() {
     st=$?
 }
 
-echo "1..30"
+echo "1..35"
 
 hr --help
 check "--help exits 0" [ "$st" = 0 ]
-check "--help prints the usage on stdout" grep -q '^Usage: hmm-run \[--stats\] \[--\] COMMAND' "$tmp/out"
+check "--help prints the usage on stdout" grep -q '^Usage: hmm-run \[--stats\[=FILE\]\] \[--\] COMMAND' "$tmp/out"
 
 hr --version
 check "--version exits 0" [ "$st" = 0 ]
@@ -101,6 +102,21 @@ check "--stats prints libhmm's statistics on stderr at exit" \
 hr --stats sort /dev/null
 check "--stats prints statistics for a program that closes stderr at exit (sort)" \
     grep -q 'libhmm' "$tmp/err"
+# --stats=FILE: one file per process of a pipeline, nothing on stderr (a
+# program that checks its children's stderr must not see the report).
+hr --stats="$tmp/st.%p" sh -c '/bin/echo hello | cat | sort'
+check "--stats=FILE: the command's output is unchanged" \
+    sh -c "[ $st = 0 ] && [ \"\$(cat '$tmp/out')\" = hello ]"
+check "... and nothing goes to stderr" sh -c "! test -s '$tmp/err'"
+# (dash itself leaves with _exit, which runs no destructor.)
+check "... each program of the pipeline (echo, cat, sort) wrote its own file" \
+    sh -c "[ \$(grep -l '^libhmm statistics:' '$tmp'/st.* | wc -l) = 3 ]"
+(cd "$tmp" && "$run" --stats=rel.%p printenv HMM_STATS_FILE >"$tmp/out" 2>"$tmp/err")
+check "--stats=FILE with a relative name sets HMM_STATS_FILE to an absolute one" \
+    sh -c "grep -qx '$tmp/rel.%p' '$tmp/out' && ls '$tmp'/rel.* >/dev/null"
+hr --stats= true
+check "--stats= with no file name exits 2" [ "$st" = 2 ]
+
 hr perl -e 'print "hello\n"'
 check "without --stats, stderr stays empty" sh -c "[ $st = 0 ] && ! test -s '$tmp/err'"
 
