@@ -63,7 +63,7 @@ void hmm_free_slow(void *p, const char *func)
     /* A thread's first call may be a free: it needs a heap for its outbox. */
     if (h == &hmm_heap_empty)
         h = s->kind == HMM_SPAN_SLAB ? hmm_heap_get() : NULL;
-    hmm_remote_free(h, c, s, p);
+    hmm_remote_free(h, c, s, p, func);
 }
 
 size_t hmm_block_usable(const hmm_chunk *c, const hmm_span *s)

@@ -116,17 +116,17 @@ hmm_heap *hmm_heap_get(void)
 }
 
 /* Drains and purges heaps whose threads exited. */
-static void reclaim_abandoned(void)
+static void reclaim_abandoned(const char *func)
 {
     /* Only a try: maintenance must never wait for thread creation. */
     if (pthread_mutex_trylock(&heaps_lock) != 0)
         return;
     for (hmm_heap *h = abandoned; h; h = h->next_abandoned)
-        hmm_remote_reclaim(h);
+        hmm_remote_reclaim(h, func);
     pthread_mutex_unlock(&heaps_lock);
 }
 
-void hmm_heap_maintain(hmm_heap *h)
+void hmm_heap_maintain(hmm_heap *h, const char *func)
 {
     uint64_t now = hmm_os_now_ms();
     hmm_span_purge_if_due(h, now);
@@ -136,7 +136,7 @@ void hmm_heap_maintain(hmm_heap *h)
      * heaps whose threads exited. */
     h->next_reclaim = now + hmm_opt.purge_delay / 2 + 1;
     hmm_huge_trim(now, false);
-    reclaim_abandoned();
+    reclaim_abandoned(func);
 }
 
 /* ---- thread exit and fork ---- */
@@ -144,8 +144,10 @@ void hmm_heap_maintain(hmm_heap *h)
 static void thread_exit(void *arg)
 {
     hmm_heap *h = arg;
-    hmm_outbox_flush(h);
-    hmm_remote_drain(h);
+    /* Named after the call that runs this destructor, even when the thread
+     * returned from its start routine instead. */
+    hmm_outbox_flush(h, "pthread_exit");
+    hmm_remote_drain(h, "pthread_exit");
     hmm_slab_retire_all(h);
     /* Nobody may adopt the heap for a long time: its free pages go back
      * now rather than wait there. */
@@ -209,7 +211,7 @@ int hmm_check_heap(void)
     hmm_heap *h = hmm_tls_heap;
     if (h == &hmm_heap_empty)
         return 0;
-    hmm_remote_drain(h);
+    hmm_remote_drain(h, "hmm_check_heap");
     if (!hmm_list_valid(&h->chunks))
         hmm_corrupt("heap %p: chunk list broken", (void *)h);
     for (hmm_list *l = h->chunks.next; l != &h->chunks; l = l->next)
