@@ -14,19 +14,19 @@
 #include "slab.h"
 
 /* The calling thread's heap, brought up to date for allocating. */
-static hmm_heap *heap_for_alloc(void)
+static hmm_heap *heap_for_alloc(const char *func)
 {
     hmm_heap *h = hmm_heap_get();
     if (h) {
-        hmm_catch_up(h);
-        hmm_heap_maintain(h);
+        hmm_catch_up(h, func);
+        hmm_heap_maintain(h, func);
     }
     return h;
 }
 
 /* Allocates size bytes aligned to align; *zeroed tells whether they are
  * known to be zero.  Sets errno on failure. */
-static void *alloc_any(size_t size, size_t align, bool *zeroed)
+static void *alloc_any(size_t size, size_t align, bool *zeroed, const char *func)
 {
     *zeroed = false;
     void *p = NULL;
@@ -36,15 +36,15 @@ static void *alloc_any(size_t size, size_t align, bool *zeroed)
         unsigned cls =
             align <= HMM_ALIGN ? hmm_size_class(size) : hmm_size_class_aligned(size, align);
         if (cls < HMM_NCLASS) {
-            hmm_heap *h = heap_for_alloc();
-            p = h ? hmm_slab_alloc(h, cls) : NULL;
+            hmm_heap *h = heap_for_alloc(func);
+            p = h ? hmm_slab_alloc(h, cls, func) : NULL;
             goto done;
         }
     }
     size_t align_pages = align <= HMM_PAGE_SIZE ? 1 : align >> HMM_PAGE_SHIFT;
     size_t np = hmm_align_up(size ? size : 1, HMM_PAGE_SIZE) >> HMM_PAGE_SHIFT;
     if (np <= (HMM_LARGE_MAX >> HMM_PAGE_SHIFT) && np + align_pages - 1 <= HMM_USABLE_PAGES) {
-        hmm_heap *h = heap_for_alloc();
+        hmm_heap *h = heap_for_alloc(func);
         p = h ? hmm_large_alloc(h, np, align_pages, zeroed) : NULL;
         goto done;
     }
@@ -57,28 +57,29 @@ fail:
     return NULL;
 }
 
-void *hmm_alloc_slow(size_t size)
+void *hmm_alloc_slow(size_t size, const char *func)
 {
     bool zeroed;
-    return alloc_any(size, HMM_ALIGN, &zeroed);
+    return alloc_any(size, HMM_ALIGN, &zeroed, func);
 }
 
-void *hmm_alloc_aligned(size_t size, size_t align)
+void *hmm_alloc_aligned(size_t size, size_t align, const char *func)
 {
     bool zeroed;
     if (align <= HMM_ALIGN)
-        return hmm_alloc(size);
-    return alloc_any(size, align, &zeroed);
+        return hmm_alloc(size, func);
+    return alloc_any(size, align, &zeroed, func);
 }
 
-void *hmm_calloc(size_t nmemb, size_t size)
+void *hmm_calloc(size_t nmemb, size_t size, const char *func)
 {
     if (__builtin_mul_overflow(nmemb, size, &size)) {
         errno = ENOMEM;
         return NULL;
     }
     bool zeroed;
-    void *p = size <= HMM_SMALL_MAX ? hmm_alloc(size) : alloc_any(size, HMM_ALIGN, &zeroed);
+    void *p =
+        size <= HMM_SMALL_MAX ? hmm_alloc(size, func) : alloc_any(size, HMM_ALIGN, &zeroed, func);
     if (p && (size <= HMM_SMALL_MAX || !zeroed))
         memset(p, 0, size);
     return p;

@@ -6,11 +6,14 @@
 #include "heap.h"
 #include "hmm.h"
 
-HMM_EXPORT void *HmmAlloc(size_t size) { return hmm_alloc(size); }
+HMM_EXPORT void *HmmAlloc(size_t size) { return hmm_alloc(size, "HmmAlloc"); }
 
 HMM_EXPORT void HmmFree(void *ptr) { hmm_free(ptr, "HmmFree"); }
 
-HMM_EXPORT void *HmmCalloc(size_t nmemb, size_t size) { return hmm_calloc(nmemb, size); }
+HMM_EXPORT void *HmmCalloc(size_t nmemb, size_t size)
+{
+    return hmm_calloc(nmemb, size, "HmmCalloc");
+}
 
 HMM_EXPORT void *HmmRealloc(void *ptr, size_t size) { return hmm_realloc(ptr, size, "HmmRealloc"); }
 
@@ -20,7 +23,7 @@ HMM_EXPORT void *HmmAlignedAlloc(size_t alignment, size_t size)
         errno = EINVAL;
         return NULL;
     }
-    return hmm_alloc_aligned(size, alignment);
+    return hmm_alloc_aligned(size, alignment, "HmmAlignedAlloc");
 }
 
 HMM_EXPORT size_t HmmUsableSize(const void *ptr) { return hmm_usable_size(ptr, "HmmUsableSize"); }

@@ -19,9 +19,10 @@
 
 typedef struct hmm_heap hmm_heap;
 
-/* A free small block; key marks it free so a double free is caught. */
+/* A free block: link is the next block of its list, encoded (hmm_block_mark_free
+ * in heap.h); key marks it free so a double free is caught. */
 typedef struct hmm_block {
-    struct hmm_block *next;
+    uintptr_t link;
     uintptr_t key;
 } hmm_block;
 
@@ -90,6 +91,13 @@ extern uint8_t hmm_chunk_map[HMM_MAP_SLOTS];
 hmm_inline hmm_chunk *hmm_chunk_of(const void *p)
 {
     return (hmm_chunk *)((uintptr_t)p & ~(uintptr_t)HMM_CHUNK_MASK);
+}
+
+/* True when p and q are in the same chunk: a chunk is mapped whole, so
+ * where p may be read, q may be too. */
+hmm_inline bool hmm_same_chunk(const void *p, const void *q)
+{
+    return (((uintptr_t)p ^ (uintptr_t)q) >> HMM_CHUNK_SHIFT) == 0;
 }
 
 /* The chunk-map byte for p (0 for addresses outside user space). */

@@ -127,6 +127,11 @@ void hmm_misuse(const char *func, const char *what, const void *addr)
     abort();
 }
 
+void hmm_corrupt_list(const char *func, const void *at)
+{
+    hmm_misuse(func, "corrupted free list at", at);
+}
+
 void hmm_corrupt(const char *fmt, ...)
 {
     va_list ap;

@@ -20,6 +20,10 @@ void hmm_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* "libhmm: FUNC(): WHAT ADDR" on stderr, then abort(). */
 __attribute__((noreturn, cold)) void hmm_misuse(const char *func, const char *what,
                                                 const void *addr);
+/* A free-list link or free mark that fails its check (a write into a freed
+ * block): "libhmm: FUNC(): corrupted free list at ADDR", ADDR the block
+ * holding it, then abort(). */
+__attribute__((noreturn, cold)) void hmm_corrupt_list(const char *func, const void *at);
 /* An internal inconsistency: "libhmm: heap corrupted: ..." then abort(). */
 __attribute__((noreturn, cold)) void hmm_corrupt(const char *fmt, ...)
     __attribute__((format(printf, 1, 2)));

@@ -64,7 +64,7 @@ void hmm_free_slow(void *p, const char *func)
      * and its counters. */
     if (h == &hmm_heap_empty)
         h = hmm_heap_get();
-    hmm_remote_free(h, c, s, p);
+    hmm_remote_free(h, c, s, p, func);
 }
 
 size_t hmm_block_usable(const hmm_chunk *c, const hmm_span *s)

@@ -118,17 +118,17 @@ hmm_heap *hmm_heap_get(void)
 }
 
 /* Drains and purges heaps whose threads exited. */
-static void reclaim_abandoned(void)
+static void reclaim_abandoned(const char *func)
 {
     /* Only a try: maintenance must never wait for thread creation. */
     if (pthread_mutex_trylock(&heaps_lock) != 0)
         return;
     for (hmm_heap *h = abandoned; h; h = h->next_abandoned)
-        hmm_remote_reclaim(h);
+        hmm_remote_reclaim(h, func);
     pthread_mutex_unlock(&heaps_lock);
 }
 
-void hmm_heap_maintain(hmm_heap *h)
+void hmm_heap_maintain(hmm_heap *h, const char *func)
 {
     uint64_t now = hmm_os_now_ms();
     hmm_span_purge_if_due(h, now);
@@ -138,7 +138,7 @@ void hmm_heap_maintain(hmm_heap *h)
      * heaps whose threads exited. */
     h->next_reclaim = now + hmm_opt.purge_delay / 2 + 1;
     hmm_huge_trim(now, false);
-    reclaim_abandoned();
+    reclaim_abandoned(func);
 }
 
 hmm_heap *hmm_heap_next(hmm_heap *h)
@@ -162,10 +162,10 @@ size_t hmm_heap_trim(size_t pad)
          * next purge check.  An abandoned one is trimmed here and now. */
         __atomic_store_n(&h->trim_request, request, __ATOMIC_RELAXED);
         if (__atomic_load_n(&h->state, __ATOMIC_RELAXED) == HMM_HEAP_ABANDONED)
-            released += hmm_remote_reclaim(h);
+            released += hmm_remote_reclaim(h, "malloc_trim");
     }
     if (self != &hmm_heap_empty) {
-        hmm_catch_up(self);
+        hmm_catch_up(self, "malloc_trim");
         released += hmm_span_trim(self, pad);
     }
     return released + hmm_huge_trim(hmm_os_now_ms(), true);
@@ -176,8 +176,10 @@ size_t hmm_heap_trim(size_t pad)
 static void thread_exit(void *arg)
 {
     hmm_heap *h = arg;
-    hmm_outbox_flush(h);
-    hmm_remote_drain(h);
+    /* Named after the call that runs this destructor, even when the thread
+     * returned from its start routine instead. */
+    hmm_outbox_flush(h, "pthread_exit");
+    hmm_remote_drain(h, "pthread_exit");
     hmm_slab_retire_all(h);
     /* Nobody may adopt the heap for a long time: its free pages go back
      * now rather than wait there. */
@@ -235,7 +237,7 @@ int hmm_check_heap(void)
     hmm_heap *h = hmm_tls_heap;
     if (h == &hmm_heap_empty)
         return 0;
-    hmm_remote_drain(h);
+    hmm_remote_drain(h, "hmm_check_heap");
     if (!hmm_list_valid(&h->chunks))
         hmm_corrupt("heap %p: chunk list broken", (void *)h);
     for (hmm_list *l = h->chunks.next; l != &h->chunks; l = l->next)

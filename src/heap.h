@@ -21,6 +21,7 @@
 #include <pthread.h>
 
 #include "chunk.h"
+#include "diag.h"
 #include "sizeclass.h"
 
 /* Largest block kept in a chunk's pages; larger ones are mapped alone. */
@@ -65,10 +66,59 @@ struct hmm_heap {
 extern __thread hmm_heap *hmm_tls_heap __attribute__((tls_model("initial-exec")));
 /* A heap with no memory, the TLS value of a thread before its first call. */
 extern hmm_heap hmm_heap_empty;
-/* Per-process secret mixed into the mark of free blocks. */
-extern uintptr_t hmm_secret;
+/* Per-process secret mixed into the mark and the link of free blocks. */
+extern uintptr_t hmm_secret HMM_HIDDEN;
 
+/* The free mark of block p (its key while it is free). */
 hmm_inline uintptr_t hmm_free_key(const void *p) { return hmm_secret ^ (uintptr_t)p; }
+
+/*
+ * Every in-band link (slab free lists, the outbox, the remote stack) is
+ * stored as next ^ hmm_secret ^ &link, that is next ^ the mark of the block
+ * holding it.  The secret keeps a write into a freed block (an overflow, a
+ * stale pointer) from planting a chosen pointer: what it writes decodes to
+ * an address that fails the checks made before a link is followed, unless
+ * the writer knows the secret.  The link's own address makes a link copied
+ * into another block decode to garbage too.  One XOR each way, with the key
+ * the paths compute anyway; a costlier mix would buy nothing, as whoever
+ * can read a free block's mark can work out the secret from it.
+ */
+hmm_inline void hmm_block_mark_free(hmm_block *b, uintptr_t key, const hmm_block *next)
+{
+    b->link = (uintptr_t)next ^ key;
+    b->key = key;
+}
+
+/* The decoded link of free block b, whose mark is key: not checked yet. */
+hmm_inline hmm_block *hmm_link_next(const hmm_block *b, uintptr_t key)
+{
+    return (hmm_block *)(b->link ^ key);
+}
+
+/* Pushes block b, whose mark is key, on slab s's free list. */
+hmm_inline void hmm_slab_push(hmm_span *s, hmm_block *b, uintptr_t key)
+{
+    hmm_block_mark_free(b, key, s->free);
+    s->free = b;
+}
+
+/* Hands out b, the head of slab s's free list, for func.  A head is always
+ * in the slab's chunk (checked when it was pushed or, as a link, popped),
+ * so b can be read.  Its mark proves it is a free block's start (forging
+ * one takes the secret); its link must be NULL or in the same chunk, so
+ * the next pop reads mapped memory.  A block that fails either is neither
+ * handed out nor followed. */
+hmm_inline void *hmm_slab_pop(hmm_span *s, hmm_block *b, const char *func)
+{
+    uintptr_t key = hmm_free_key(b);
+    hmm_block *next = hmm_link_next(b, key);
+    if (hmm_unlikely(b->key != key || (!hmm_same_chunk(b, next) && next != NULL)))
+        hmm_corrupt_list(func, b);
+    s->free = next;
+    s->used++;
+    b->key = 0;
+    return b;
+}
 
 /* Sets the process up once (options, secret, thread-exit key, fork
  * handlers); false when it cannot. */
@@ -77,11 +127,13 @@ bool hmm_heap_init(void);
  * NULL when out of memory. */
 hmm_heap *hmm_heap_get(void);
 /* Periodic work of an allocating slow path: purge h's idle pages when a
- * pass is due, and now and then the huge cache and abandoned heaps. */
-void hmm_heap_maintain(hmm_heap *h);
+ * pass is due, and now and then the huge cache and abandoned heaps.  func
+ * names the entry point in reports of corrupted free lists, here and in
+ * every function below that takes it. */
+void hmm_heap_maintain(hmm_heap *h, const char *func);
 
 /* Slow paths: every call the fast paths cannot finish. */
-void *hmm_alloc_slow(size_t size);
+void *hmm_alloc_slow(size_t size, const char *func);
 void hmm_free_slow(void *p, const char *func);
 /* Lists or releases slab s after a free made it empty or no longer full. */
 void hmm_slab_after_free(hmm_heap *h, hmm_span *s);
@@ -94,28 +146,24 @@ hmm_span *hmm_locate(const void *p, const char *func, hmm_chunk **cp);
 size_t hmm_block_usable(const hmm_chunk *c, const hmm_span *s);
 
 /* Allocates size bytes aligned to align (a power of two, >= 16). */
-void *hmm_alloc_aligned(size_t size, size_t align);
+void *hmm_alloc_aligned(size_t size, size_t align, const char *func);
 /* calloc's body: nmemb * size zeroed bytes (fresh pages are not cleared
  * again); NULL with errno ENOMEM when the product overflows. */
-void *hmm_calloc(size_t nmemb, size_t size);
+void *hmm_calloc(size_t nmemb, size_t size, const char *func);
 /* Usable size of a live block; reports misuse as func. */
 size_t hmm_usable_size(const void *p, const char *func);
 /* realloc's body; func names the entry point for diagnostics. */
 void *hmm_realloc(void *p, size_t size, const char *func);
 
-hmm_inline void *hmm_alloc(size_t size)
+hmm_inline void *hmm_alloc(size_t size, const char *func)
 {
     if (hmm_likely(size <= HMM_TABLE_MAX)) {
         hmm_span *s = hmm_tls_heap->cur[hmm_class_table[(size + 15) >> 4]];
         hmm_block *b = s->free;
-        if (hmm_likely(b != NULL)) {
-            s->free = b->next;
-            s->used++;
-            b->key = 0;
-            return b;
-        }
+        if (hmm_likely(b != NULL))
+            return hmm_slab_pop(s, b, func);
     }
-    return hmm_alloc_slow(size);
+    return hmm_alloc_slow(size, func);
 }
 
 /* True when off (from the slab's start) starts a block slab s has handed
@@ -136,12 +184,12 @@ hmm_inline void hmm_free(void *p, const char *func)
             size_t off;
             hmm_span *s = hmm_span_of_off(c, p, &off);
             hmm_block *b = p;
-            if (hmm_likely(s->kind == HMM_SPAN_SLAB && b->key != hmm_free_key(p) &&
+            uintptr_t key = hmm_free_key(p);
+            if (hmm_likely(s->kind == HMM_SPAN_SLAB && b->key != key &&
                            hmm_slab_block_ok(s, off))) {
-                b->next = s->free;
-                b->key = hmm_free_key(p);
-                s->free = b;
-                if (hmm_likely(--s->used != 0 && b->next != NULL))
+                hmm_block *head = s->free;
+                hmm_slab_push(s, b, key);
+                if (hmm_likely(--s->used != 0 && head != NULL))
                     return;
                 hmm_slab_after_free(h, s);
                 return;

@@ -10,6 +10,9 @@
 #include <stdbool.h>
 
 #define HMM_EXPORT __attribute__((visibility("default")))
+/* On the declaration of a variable the fast paths read: without it, code
+ * built with -fPIC finds the variable's address through the GOT first. */
+#define HMM_HIDDEN __attribute__((visibility("hidden")))
 #define hmm_likely(x) __builtin_expect(!!(x), 1)
 #define hmm_unlikely(x) __builtin_expect(!!(x), 0)
 #define hmm_noinline __attribute__((noinline))

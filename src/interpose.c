@@ -9,11 +9,11 @@
 
 #include "heap.h"
 
-HMM_EXPORT void *malloc(size_t size) { return hmm_alloc(size); }
+HMM_EXPORT void *malloc(size_t size) { return hmm_alloc(size, "malloc"); }
 
 HMM_EXPORT void free(void *ptr) { hmm_free(ptr, "free"); }
 
-HMM_EXPORT void *calloc(size_t nmemb, size_t size) { return hmm_calloc(nmemb, size); }
+HMM_EXPORT void *calloc(size_t nmemb, size_t size) { return hmm_calloc(nmemb, size, "calloc"); }
 
 HMM_EXPORT void *realloc(void *ptr, size_t size) { return hmm_realloc(ptr, size, "realloc"); }
 
@@ -34,7 +34,7 @@ HMM_EXPORT int posix_memalign(void **memptr, size_t alignment, size_t size)
     if (!power_of_two(alignment) || alignment % sizeof(void *) != 0)
         return EINVAL;
     int saved = errno;
-    void *p = hmm_alloc_aligned(size, alignment);
+    void *p = hmm_alloc_aligned(size, alignment, "posix_memalign");
     errno = saved;
     if (!p)
         return ENOMEM;
@@ -48,7 +48,7 @@ HMM_EXPORT void *aligned_alloc(size_t alignment, size_t size)
         errno = EINVAL;
         return NULL;
     }
-    return hmm_alloc_aligned(size, alignment);
+    return hmm_alloc_aligned(size, alignment, "aligned_alloc");
 }
 
 HMM_EXPORT void *memalign(size_t alignment, size_t size)
@@ -60,10 +60,10 @@ HMM_EXPORT void *memalign(size_t alignment, size_t size)
     }
     while (!power_of_two(alignment))
         alignment = alignment ? (alignment | (alignment - 1)) + 1 : 1;
-    return hmm_alloc_aligned(size, alignment);
+    return hmm_alloc_aligned(size, alignment, "memalign");
 }
 
-HMM_EXPORT void *valloc(size_t size) { return hmm_alloc_aligned(size, HMM_PAGE_SIZE); }
+HMM_EXPORT void *valloc(size_t size) { return hmm_alloc_aligned(size, HMM_PAGE_SIZE, "valloc"); }
 
 HMM_EXPORT void *pvalloc(size_t size)
 {
@@ -72,7 +72,7 @@ HMM_EXPORT void *pvalloc(size_t size)
         errno = ENOMEM;
         return NULL;
     }
-    return hmm_alloc_aligned(rounded, HMM_PAGE_SIZE);
+    return hmm_alloc_aligned(rounded, HMM_PAGE_SIZE, "pvalloc");
 }
 
 HMM_EXPORT size_t malloc_usable_size(void *ptr)

@@ -14,7 +14,7 @@
 void *hmm_realloc(void *p, size_t size, const char *func)
 {
     if (!p)
-        return hmm_alloc(size);
+        return hmm_alloc(size, func);
     if (size == 0) {
         hmm_free(p, func);
         return NULL;
@@ -49,9 +49,9 @@ void *hmm_realloc(void *p, size_t size, const char *func)
         if (want > HMM_LARGE_MAX)
             want = HMM_LARGE_MAX;
     }
-    void *q = hmm_alloc(want);
+    void *q = hmm_alloc(want, func);
     if (!q && want != size)
-        q = hmm_alloc(size);
+        q = hmm_alloc(size, func);
     if (!q)
         return NULL;
     memcpy(q, p, old < size ? old : size);

@@ -6,6 +6,7 @@
  */
 #include "remote.h"
 
+#include "diag.h"
 #include "large.h"
 #include "os.h"
 #include "slab.h"
@@ -24,11 +25,26 @@ void hmm_free_owned(hmm_heap *h, void *p)
         hmm_large_free(h, s);
 }
 
-void hmm_remote_drain(hmm_heap *h)
+/* The block after b on a remote chain of heap h, checked before anything
+ * follows it: a chain holds blocks of any chunk of h, so the chunk map
+ * must say the next one is in a chunk of h (mapped, and not unmapped under
+ * us: only h's owner releases them); b must still carry its mark, which
+ * proves it was a free block's start when it was sent. */
+static hmm_block *remote_next(hmm_heap *h, const hmm_block *b, const char *func)
+{
+    uintptr_t key = hmm_free_key(b);
+    hmm_block *next = hmm_link_next(b, key);
+    if (hmm_unlikely(b->key != key ||
+                     (next && (hmm_chunk_map_get(next) != 1 || hmm_chunk_of(next)->heap != h))))
+        hmm_corrupt_list(func, b);
+    return next;
+}
+
+void hmm_remote_drain(hmm_heap *h, const char *func)
 {
     hmm_block *b = __atomic_exchange_n(&h->remote, NULL, __ATOMIC_ACQUIRE);
     while (b) {
-        hmm_block *next = b->next;
+        hmm_block *next = remote_next(h, b, func);
         hmm_free_owned(h, b);
         b = next;
     }
@@ -36,60 +52,59 @@ void hmm_remote_drain(hmm_heap *h)
 
 /* The state word is the heap's lock: whoever moves it from ABANDONED owns
  * the heap until it moves it back. */
-size_t hmm_remote_reclaim(hmm_heap *h)
+size_t hmm_remote_reclaim(hmm_heap *h, const char *func)
 {
     int expect = HMM_HEAP_ABANDONED;
     if (!__atomic_compare_exchange_n(&h->state, &expect, HMM_HEAP_DRAINING, false, __ATOMIC_ACQUIRE,
                                      __ATOMIC_RELAXED))
         return 0;
-    hmm_remote_drain(h);
+    hmm_remote_drain(h, func);
     size_t released = hmm_span_purge_if_due(h, hmm_os_now_ms());
     __atomic_store_n(&h->state, HMM_HEAP_ABANDONED, __ATOMIC_RELEASE);
     return released;
 }
 
 /* Pushes the chain first..last on owner's remote list with one CAS. */
-static void remote_push(hmm_heap *owner, hmm_block *first, hmm_block *last)
+static void remote_push(hmm_heap *owner, hmm_block *first, hmm_block *last, const char *func)
 {
     hmm_block *head = __atomic_load_n(&owner->remote, __ATOMIC_RELAXED);
     do
-        last->next = head;
+        hmm_block_mark_free(last, hmm_free_key(last), head);
     while (!__atomic_compare_exchange_n(&owner->remote, &head, first, true, __ATOMIC_RELEASE,
                                         __ATOMIC_RELAXED));
     if (__atomic_load_n(&owner->state, __ATOMIC_RELAXED) == HMM_HEAP_ABANDONED)
-        hmm_remote_reclaim(owner);
+        hmm_remote_reclaim(owner, func);
 }
 
-void hmm_outbox_flush(hmm_heap *h)
+void hmm_outbox_flush(hmm_heap *h, const char *func)
 {
     if (!h->out_head)
         return;
-    remote_push(h->out_heap, h->out_head, h->out_tail);
+    remote_push(h->out_heap, h->out_head, h->out_tail, func);
     h->out_head = h->out_tail = NULL;
     h->out_n = 0;
 }
 
 /* Small blocks are batched (at most OUTBOX_MAX per thread, so little
  * memory waits); others, and those of a thread without a heap, go at once. */
-void hmm_remote_free(hmm_heap *h, hmm_chunk *c, hmm_span *s, hmm_block *b)
+void hmm_remote_free(hmm_heap *h, hmm_chunk *c, hmm_span *s, hmm_block *b, const char *func)
 {
-    b->key = hmm_free_key(b);
     if (h)
         h->remote_frees++;
     else
         hmm_stat_add(&hmm_gstats.remote_frees, 1);
     if (s->kind != HMM_SPAN_SLAB || !h) {
-        remote_push(c->heap, b, b);
+        remote_push(c->heap, b, b, func);
         return;
     }
     if (h->out_heap != c->heap) {
-        hmm_outbox_flush(h);
+        hmm_outbox_flush(h, func);
         h->out_heap = c->heap;
     }
-    b->next = h->out_head;
+    hmm_block_mark_free(b, hmm_free_key(b), h->out_head);
     h->out_head = b;
     if (!h->out_tail)
         h->out_tail = b;
     if (++h->out_n >= OUTBOX_MAX)
-        hmm_outbox_flush(h);
+        hmm_outbox_flush(h, func);
 }

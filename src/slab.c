@@ -20,14 +20,11 @@ static void carve(hmm_span *s)
     if (n > batch)
         n = batch;
     char *first = hmm_span_addr(s) + (size_t)s->carved * bsize;
-    char *p = first;
-    for (size_t i = 1; i < n; i++, p += bsize) {
-        ((hmm_block *)p)->next = (hmm_block *)(p + bsize);
-        ((hmm_block *)p)->key = hmm_free_key(p);
+    /* Last block first, so each one's successor is already known. */
+    for (size_t i = n; i-- > 0;) {
+        hmm_block *b = (hmm_block *)(first + i * bsize);
+        hmm_slab_push(s, b, hmm_free_key(b));
     }
-    ((hmm_block *)p)->next = s->free;
-    ((hmm_block *)p)->key = hmm_free_key(p);
-    s->free = (hmm_block *)first;
     s->carved = (uint16_t)(s->carved + n);
     s->carved_end = (uint32_t)(s->carved * bsize);
 }
@@ -77,14 +74,12 @@ void hmm_slab_after_free(hmm_heap *h, hmm_span *s)
 
 void hmm_slab_free(hmm_heap *h, hmm_span *s, hmm_block *b)
 {
-    b->next = s->free;
-    b->key = hmm_free_key(b);
-    s->free = b;
+    hmm_slab_push(s, b, hmm_free_key(b));
     s->used--;
     hmm_slab_after_free(h, s);
 }
 
-void *hmm_slab_alloc(hmm_heap *h, unsigned cls)
+void *hmm_slab_alloc(hmm_heap *h, unsigned cls, const char *func)
 {
     hmm_span *s = h->cur[cls];
     if (!s->free) {
@@ -108,11 +103,7 @@ void *hmm_slab_alloc(hmm_heap *h, unsigned cls)
             h->cur[cls] = s;
         }
     }
-    hmm_block *b = s->free;
-    s->free = b->next;
-    s->used++;
-    b->key = 0;
-    return b;
+    return hmm_slab_pop(s, s->free, func);
 }
 
 void hmm_slab_retire_all(hmm_heap *h)
@@ -132,7 +123,7 @@ static void check_slab(hmm_heap *h, hmm_span *s)
         hmm_corrupt("slab %p: not a slab of this heap", (void *)s);
     char *base = hmm_span_addr(s);
     size_t nfree = 0;
-    for (hmm_block *b = s->free; b; b = b->next) {
+    for (hmm_block *b = s->free; b; b = hmm_link_next(b, hmm_free_key(b))) {
         size_t off = (size_t)((char *)b - base);
         if ((char *)b < base || off % s->bsize || off / s->bsize >= s->carved || ++nfree > s->count)
             hmm_corrupt("slab %p: bad free block %p", (void *)s, (void *)b);

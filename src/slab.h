@@ -14,7 +14,7 @@ extern hmm_span hmm_span_empty;
 
 /* A block of class cls from h's slabs (carving, taking a partial slab or
  * making a new one); NULL when out of memory. */
-void *hmm_slab_alloc(hmm_heap *h, unsigned cls);
+void *hmm_slab_alloc(hmm_heap *h, unsigned cls, const char *func);
 /* Frees block b of slab s; its free mark may already be set. */
 void hmm_slab_free(hmm_heap *h, hmm_span *s, hmm_block *b);
 /* Lets go of h's current slabs (thread exit): empty ones are released. */

@@ -1,10 +1,12 @@
 /*
- * misuse.c - bad frees are caught: each case runs in a child whose stderr
- * is captured; the child must die of SIGABRT after writing exactly one line,
- * "libhmm: FUNC(): WHAT 0xADDR", naming the function it called and the
- * address it passed.
+ * misuse.c - bad frees, and writes into freed blocks that corrupt the free
+ * lists, are caught: each case runs in a child whose stderr is captured; the
+ * child must die of SIGABRT (never SIGSEGV, never by using a forged pointer)
+ * after writing exactly one line, "libhmm: FUNC(): WHAT 0xADDR", naming the
+ * function it called and the address it passed or the block it corrupted.
  */
 #define _GNU_SOURCE
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -134,6 +136,65 @@ static void hmm_usable_stack(void)
     (void)n;
 }
 
+/* Free-list corruption.  A child exits with FORGED_EXIT when libhmm handed
+ * out the forged address, which the report must prevent. */
+#define FORGED_EXIT 3
+typedef void *(*alloc_fn)(size_t);
+typedef void (*free_fn)(void *);
+
+/* Frees two blocks, then overwrites the link of the most recently freed one
+ * with the address of a static buffer, as a use after free would. */
+static void forge_link(alloc_fn alloc, free_fn release)
+{
+    void *a = alloc(32), *b = alloc(32);
+    release(a);
+    release(b);
+    bad_ptr = b;
+    *(void **)b = static_array + 64;
+    for (int i = 0; i < 2; i++)
+        if (alloc(32) == static_array + 64)
+            _exit(FORGED_EXIT);
+}
+
+/* Overflows a live block into the first 16 bytes of its free neighbour. */
+static void overflow_into_free(alloc_fn alloc, free_fn release)
+{
+    char *a = alloc(32), *n = alloc(32);
+    if (n != a + 32)
+        _exit(4); /* a fresh slab is carved in address order */
+    release(n);
+    bad_ptr = n;
+    memset(a, 0x41, 32 + 16);
+    for (int i = 0; i < 4; i++)
+        alloc(32);
+}
+
+static free_fn remote_release;
+static void *free_in_thread(void *p)
+{
+    remote_release(p);
+    return NULL;
+}
+
+/* A block freed by another thread waits on its owner's remote list; its
+ * link is overwritten before the owner drains it (on a slow path). */
+static void forge_remote_link(alloc_fn alloc, free_fn release)
+{
+    void *p = alloc(32);
+    pthread_t t;
+    remote_release = release;
+    if (pthread_create(&t, NULL, free_in_thread, p) != 0 || pthread_join(t, NULL) != 0)
+        _exit(5);
+    bad_ptr = p;
+    *(void **)p = static_array + 64;
+    if (alloc(100000) == static_array + 64 || alloc(32) == static_array + 64)
+        _exit(FORGED_EXIT);
+}
+
+static void hmm_forge_link(void) { forge_link(HmmAlloc, HmmFree); }
+static void hmm_overflow_into_free(void) { overflow_into_free(HmmAlloc, HmmFree); }
+static void hmm_forge_remote_link(void) { forge_remote_link(HmmAlloc, HmmFree); }
+
 /* The very first call into libhmm in a fresh process is a bad free. */
 static const char *self;
 #define NOWHERE ((void *)(uintptr_t)0x5555deadbee0ULL)
@@ -208,6 +269,9 @@ static void usable_stack(void)
     volatile size_t n = malloc_usable_size(bad_ptr);
     (void)n;
 }
+static void malloc_forge_link(void) { forge_link(malloc, free); }
+static void malloc_overflow_into_free(void) { overflow_into_free(malloc, free); }
+static void malloc_forge_remote_link(void) { forge_remote_link(malloc, free); }
 #endif
 
 int main(int argc, char **argv)
@@ -244,6 +308,12 @@ int main(int argc, char **argv)
                  "invalid pointer");
     expect_abort("HmmUsableSize of a stack address", hmm_usable_stack, "HmmUsableSize",
                  "invalid pointer");
+    expect_abort("HmmAlloc after a freed block's link was forged", hmm_forge_link, "HmmAlloc",
+                 "corrupted free list at");
+    expect_abort("HmmAlloc after an overflow into a free neighbour", hmm_overflow_into_free,
+                 "HmmAlloc", "corrupted free list at");
+    expect_abort("HmmAlloc after the link of a block freed by another thread was forged",
+                 hmm_forge_remote_link, "HmmAlloc", "corrupted free list at");
 #if HMM_TEST_INTERPOSE
     expect_abort("free of a bad pointer as the first call into libhmm", free_first_call, "free",
                  "invalid pointer");
@@ -259,6 +329,12 @@ int main(int argc, char **argv)
                  "invalid pointer");
     expect_abort("malloc_usable_size of a stack address", usable_stack, "malloc_usable_size",
                  "invalid pointer");
+    expect_abort("malloc after a freed block's link was forged", malloc_forge_link, "malloc",
+                 "corrupted free list at");
+    expect_abort("malloc after an overflow into a free neighbour", malloc_overflow_into_free,
+                 "malloc", "corrupted free list at");
+    expect_abort("malloc after the link of a block freed by another thread was forged",
+                 malloc_forge_remote_link, "malloc", "corrupted free list at");
 #endif
 #if !HMM_TEST_INTERPOSE
     skip(1, "malloc family: not libhmm's in this build (sanitizers), Hmm* API only");
