@@ -32,6 +32,11 @@ static void *alloc_any(size_t size, size_t align, bool *zeroed)
     void *p = NULL;
     if (size > PTRDIFF_MAX)
         goto fail;
+    /* Zero bytes get a block of their own like one byte: the layers below
+     * may then assume size > 0 (a huge block of 0 bytes would start one
+     * past the end of its mapping, on the chunk-map slot of the next). */
+    if (size == 0)
+        size = 1;
     if (size <= HMM_SMALL_MAX && align <= HMM_PAGE_SIZE) {
         unsigned cls =
             align <= HMM_ALIGN ? hmm_size_class(size) : hmm_size_class_aligned(size, align);
@@ -42,7 +47,7 @@ static void *alloc_any(size_t size, size_t align, bool *zeroed)
         }
     }
     size_t align_pages = align <= HMM_PAGE_SIZE ? 1 : align >> HMM_PAGE_SHIFT;
-    size_t np = hmm_align_up(size ? size : 1, HMM_PAGE_SIZE) >> HMM_PAGE_SHIFT;
+    size_t np = hmm_align_up(size, HMM_PAGE_SIZE) >> HMM_PAGE_SHIFT;
     if (np <= (HMM_LARGE_MAX >> HMM_PAGE_SHIFT) && np + align_pages - 1 <= HMM_USABLE_PAGES) {
         hmm_heap *h = heap_for_alloc();
         p = h ? hmm_large_alloc(h, np, align_pages, zeroed) : NULL;

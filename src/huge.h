@@ -8,7 +8,8 @@
 
 #include "chunk.h"
 
-/* *zeroed tells whether the block is known to read as zero. */
+/* size > 0 bytes aligned to align; *zeroed tells whether the block is
+ * known to read as zero. */
 void *hmm_huge_alloc(size_t size, size_t align, bool *zeroed);
 void hmm_huge_free(hmm_chunk *c);
 hmm_inline size_t hmm_huge_usable(const hmm_chunk *c) { return c->map_size - c->offset; }
