@@ -122,7 +122,7 @@ static void reclaim_abandoned(void)
     if (pthread_mutex_trylock(&heaps_lock) != 0)
         return;
     for (hmm_heap *h = abandoned; h; h = h->next_abandoned)
-        hmm_remote_reclaim(h);
+        hmm_remote_reclaim(h, false);
     pthread_mutex_unlock(&heaps_lock);
 }
 
@@ -139,17 +139,42 @@ void hmm_heap_maintain(hmm_heap *h)
     reclaim_abandoned();
 }
 
+/* Returns h's free memory to its spans (its outbox sent, remote frees
+ * taken back, empty current slabs released), then to the kernel as how
+ * says.  Only h's owner may call this.  True when a chunk was unmapped. */
+static bool give_back(hmm_heap *h, enum hmm_purge how)
+{
+    hmm_catch_up(h);
+    hmm_slab_retire_all(h);
+    return hmm_span_purge(h, how);
+}
+
+bool hmm_heap_release_free(void)
+{
+    bool unmapped = false;
+    hmm_heap *h = hmm_tls_heap;
+    if (h != &hmm_heap_empty)
+        unmapped = give_back(h, HMM_PURGE_ALL);
+    /* Heaps of live threads are left alone: only their owners touch them
+     * (no lock guards a heap); their own purge passes return what they hold
+     * free.  An abandoned heap is ours while its state word says DRAINING;
+     * one another thread holds is skipped. */
+    pthread_mutex_lock(&heaps_lock);
+    for (hmm_heap *a = abandoned; a; a = a->next_abandoned)
+        unmapped |= hmm_remote_reclaim(a, true);
+    pthread_mutex_unlock(&heaps_lock);
+    unmapped |= hmm_huge_trim(0, true);
+    return unmapped;
+}
+
 /* ---- thread exit and fork ---- */
 
 static void thread_exit(void *arg)
 {
     hmm_heap *h = arg;
-    hmm_outbox_flush(h);
-    hmm_remote_drain(h);
-    hmm_slab_retire_all(h);
     /* Nobody may adopt the heap for a long time: its free pages go back
      * now rather than wait there. */
-    hmm_span_purge(h, true);
+    give_back(h, HMM_PURGE_FORCE);
     pthread_mutex_lock(&heaps_lock);
     h->state = HMM_HEAP_ABANDONED;
     h->next_abandoned = abandoned;

@@ -71,6 +71,12 @@ hmm_heap *hmm_heap_get(void);
 /* Periodic work of an allocating slow path: purge h's idle pages when a
  * pass is due, and now and then the huge cache and abandoned heaps. */
 void hmm_heap_maintain(hmm_heap *h);
+/* Gives back to the kernel, now, all free memory this thread may touch:
+ * its own heap's (the chunk a heap keeps included), abandoned heaps' and
+ * the huge cache's.  For when the kernel refuses a mapping: under an
+ * address-space limit only unmapping helps.  True when anything was
+ * unmapped, so a retry may succeed. */
+bool hmm_heap_release_free(void);
 
 /* Slow paths: every call the fast paths cannot finish. */
 void *hmm_alloc_slow(size_t size);

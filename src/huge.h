@@ -13,11 +13,12 @@
 void *hmm_huge_alloc(size_t size, size_t align, bool *zeroed);
 void hmm_huge_free(hmm_chunk *c);
 hmm_inline size_t hmm_huge_usable(const hmm_chunk *c) { return c->map_size - c->offset; }
-/* Resizes in place or by moving the pages; NULL when it cannot (the block
- * is then untouched). */
+/* Resizes in place or by moving the pages; NULL, with the block untouched,
+ * only when the kernel refuses the memory (or size could never be mapped). */
 void *hmm_huge_realloc(hmm_chunk *c, size_t size);
-/* Unmaps cached mappings idle for the purge delay (all with force). */
-void hmm_huge_trim(uint64_t now, bool force);
+/* Unmaps cached mappings idle for the purge delay (all with force); true
+ * when it unmapped any. */
+bool hmm_huge_trim(uint64_t now, bool force);
 /* True when p lies in a freed huge block's pages still cached (so freeing
  * p again is a double free); for diagnostics only. */
 bool hmm_huge_cached(const void *p);

@@ -35,15 +35,20 @@ void hmm_remote_drain(hmm_heap *h)
 
 /* The state word is the heap's lock: whoever moves it from ABANDONED owns
  * the heap until it moves it back. */
-void hmm_remote_reclaim(hmm_heap *h)
+bool hmm_remote_reclaim(hmm_heap *h, bool release)
 {
     int expect = HMM_HEAP_ABANDONED;
     if (!__atomic_compare_exchange_n(&h->state, &expect, HMM_HEAP_DRAINING, false, __ATOMIC_ACQUIRE,
                                      __ATOMIC_RELAXED))
-        return;
+        return false;
     hmm_remote_drain(h);
-    hmm_span_purge_if_due(h, hmm_os_now_ms());
+    bool unmapped = false;
+    if (release)
+        unmapped = hmm_span_purge(h, HMM_PURGE_ALL);
+    else
+        hmm_span_purge_if_due(h, hmm_os_now_ms());
     __atomic_store_n(&h->state, HMM_HEAP_ABANDONED, __ATOMIC_RELEASE);
+    return unmapped;
 }
 
 /* Pushes the chain first..last on owner's remote list with one CAS. */
@@ -55,7 +60,7 @@ static void remote_push(hmm_heap *owner, hmm_block *first, hmm_block *last)
     while (!__atomic_compare_exchange_n(&owner->remote, &head, first, true, __ATOMIC_RELEASE,
                                         __ATOMIC_RELAXED));
     if (__atomic_load_n(&owner->state, __ATOMIC_RELAXED) == HMM_HEAP_ABANDONED)
-        hmm_remote_reclaim(owner);
+        hmm_remote_reclaim(owner, false);
 }
 
 void hmm_outbox_flush(hmm_heap *h)

@@ -19,8 +19,10 @@ void hmm_free_owned(hmm_heap *h, void *p);
 void hmm_remote_drain(hmm_heap *h);
 /* Sends the batch of blocks h freed for another heap. */
 void hmm_outbox_flush(hmm_heap *h);
-/* Drains and purges abandoned heap h unless someone else is at it. */
-void hmm_remote_reclaim(hmm_heap *h);
+/* Drains abandoned heap h and purges it unless someone else is at it: a
+ * pass when one is due or, with release, every free page and wholly free
+ * chunk now.  True when it unmapped a chunk. */
+bool hmm_remote_reclaim(hmm_heap *h, bool release);
 
 /* What every allocating slow path does first: send this thread's batch of
  * frees for other heaps and take back the blocks others freed for it. */

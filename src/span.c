@@ -228,20 +228,22 @@ static void release_chunk(hmm_heap *h, hmm_span *s)
     hmm_chunk_release(c);
 }
 
-void hmm_span_purge(hmm_heap *h, bool force)
+bool hmm_span_purge(hmm_heap *h, enum hmm_purge how)
 {
+    bool unmapped = false;
     uint64_t now = hmm_os_now_ms();
     for (unsigned b = 0; b < HMM_NBINS; b++) {
         for (hmm_list *l = h->bins[b].next, *next; l != &h->bins[b]; l = next) {
             next = l->next;
             hmm_span *s = hmm_container_of(l, hmm_span, link);
-            if (!force && (uint32_t)now - s->freed_at < hmm_opt.purge_delay)
+            if (how == HMM_PURGE_IDLE && (uint32_t)now - s->freed_at < hmm_opt.purge_delay)
                 continue;
             /* A chunk idle as a whole goes back, but one stays with the heap
              * so a program that frees everything and starts again does not
              * map it anew. */
-            if (s->npages == HMM_USABLE_PAGES && h->nchunks > 1) {
+            if (s->npages == HMM_USABLE_PAGES && (h->nchunks > 1 || how == HMM_PURGE_ALL)) {
                 release_chunk(h, s);
+                unmapped = true;
                 continue;
             }
             if (!(s->flags & HMM_SPAN_DIRTY))
@@ -252,6 +254,7 @@ void hmm_span_purge(hmm_heap *h, bool force)
             s->flags = HMM_SPAN_ZEROED;
         }
     }
+    return unmapped;
 }
 
 void hmm_span_purge_if_due(hmm_heap *h, uint64_t now)
@@ -260,7 +263,7 @@ void hmm_span_purge_if_due(hmm_heap *h, uint64_t now)
         return;
     h->next_purge = now + hmm_opt.purge_delay / 2 + 1;
     if (h->dirty_pages >= HMM_PURGE_MIN_PAGES || h->nchunks > 1)
-        hmm_span_purge(h, false);
+        hmm_span_purge(h, HMM_PURGE_IDLE);
 }
 
 void hmm_span_check_chunk(hmm_heap *h, hmm_chunk *c)

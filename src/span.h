@@ -18,9 +18,15 @@ void hmm_span_free(hmm_heap *h, hmm_span *s);
 bool hmm_span_grow(hmm_heap *h, hmm_span *s, size_t npages);
 /* Shortens a span to npages, freeing the rest. */
 void hmm_span_shrink(hmm_heap *h, hmm_span *s, size_t npages);
-/* Purges free spans idle for the purge delay and unmaps wholly free chunks
- * but one; force does so whatever their age. */
-void hmm_span_purge(hmm_heap *h, bool force);
+/* How much a purge pass gives back. */
+enum hmm_purge {
+    HMM_PURGE_IDLE,  /* free spans idle for the purge delay; wholly free chunks but one */
+    HMM_PURGE_FORCE, /* every free span, whatever its age; wholly free chunks but one */
+    HMM_PURGE_ALL,   /* as FORCE, and the chunk a heap otherwise keeps */
+};
+/* Purges h's free spans and unmaps its wholly free chunks as how says;
+ * true when it unmapped a chunk. */
+bool hmm_span_purge(hmm_heap *h, enum hmm_purge how);
 /* Calls hmm_span_purge when a pass is due at time now (hmm_os_now_ms()). */
 void hmm_span_purge_if_due(hmm_heap *h, uint64_t now);
 /* Checks tiling and boundary tags of one chunk; aborts on error. */
