@@ -24,37 +24,49 @@ static hmm_heap *heap_for_alloc(const char *func)
     return h;
 }
 
-/* Allocates size bytes aligned to align; *zeroed tells whether they are
- * known to be zero.  Sets errno on failure. */
-static void *alloc_any(size_t size, size_t align, bool *zeroed, const char *func)
+/* One try at size (> 0) bytes aligned to align, from the layer that
+ * serves that size; NULL when the memory could not be had. */
+static void *alloc_from(size_t size, size_t align, bool *zeroed, const char *func)
 {
     *zeroed = false;
-    void *p = NULL;
-    if (size > PTRDIFF_MAX)
-        goto fail;
     if (size <= HMM_SMALL_MAX && align <= HMM_PAGE_SIZE) {
         unsigned cls =
             align <= HMM_ALIGN ? hmm_size_class(size) : hmm_size_class_aligned(size, align);
         if (cls < HMM_NCLASS) {
             hmm_heap *h = heap_for_alloc(func);
-            p = h ? hmm_slab_alloc(h, cls, func) : NULL;
-            goto done;
+            return h ? hmm_slab_alloc(h, cls, func) : NULL;
         }
     }
     size_t align_pages = align <= HMM_PAGE_SIZE ? 1 : align >> HMM_PAGE_SHIFT;
-    size_t np = hmm_align_up(size ? size : 1, HMM_PAGE_SIZE) >> HMM_PAGE_SHIFT;
+    size_t np = hmm_align_up(size, HMM_PAGE_SIZE) >> HMM_PAGE_SHIFT;
     if (np <= (HMM_LARGE_MAX >> HMM_PAGE_SHIFT) && np + align_pages - 1 <= HMM_USABLE_PAGES) {
         hmm_heap *h = heap_for_alloc(func);
-        p = h ? hmm_large_alloc(h, np, align_pages, zeroed) : NULL;
-        goto done;
+        return h ? hmm_large_alloc(h, np, align_pages, zeroed) : NULL;
     }
-    p = hmm_heap_init() ? hmm_huge_alloc(size, align, zeroed) : NULL;
-done:
-    if (p)
-        return p;
-fail:
-    errno = ENOMEM;
-    return NULL;
+    return hmm_heap_init() ? hmm_huge_alloc(size, align, zeroed) : NULL;
+}
+
+/* Allocates size bytes aligned to align; *zeroed tells whether they are
+ * known to be zero.  Sets errno on failure. */
+static void *alloc_any(size_t size, size_t align, bool *zeroed, const char *func)
+{
+    if (size > PTRDIFF_MAX) {
+        errno = ENOMEM;
+        return NULL;
+    }
+    /* Zero bytes get a block of their own like one byte: the layers below
+     * may then assume size > 0 (a huge block of 0 bytes would start one
+     * past the end of its mapping, on the chunk-map slot of the next). */
+    if (size == 0)
+        size = 1;
+    void *p = alloc_from(size, align, zeroed, func);
+    /* The kernel refused memory (the heap, a chunk or a huge mapping):
+     * what is held free may be all that is left, so it goes back first. */
+    if (!p && hmm_heap_release_free(func))
+        p = alloc_from(size, align, zeroed, func);
+    if (!p)
+        errno = ENOMEM;
+    return p;
 }
 
 void *hmm_alloc_slow(size_t size, const char *func)

@@ -124,7 +124,7 @@ static void reclaim_abandoned(const char *func)
     if (pthread_mutex_trylock(&heaps_lock) != 0)
         return;
     for (hmm_heap *h = abandoned; h; h = h->next_abandoned)
-        hmm_remote_reclaim(h, func);
+        hmm_remote_reclaim(h, HMM_PURGE_IDLE, 0, func);
     pthread_mutex_unlock(&heaps_lock);
 }
 
@@ -150,7 +150,19 @@ hmm_heap *hmm_heap_next(hmm_heap *h)
     return l == &all_heaps ? NULL : hmm_container_of(l, hmm_heap, all);
 }
 
-size_t hmm_heap_trim(size_t pad)
+/* Returns h's free memory to its spans (its outbox sent, remote frees
+ * taken back, and with retire its current slabs let go, so empty ones are
+ * released), then to the kernel as how and keep say.  Only h's owner may
+ * call this. */
+static size_t give_back(hmm_heap *h, bool retire, enum hmm_purge how, size_t keep, const char *func)
+{
+    hmm_catch_up(h, func);
+    if (retire)
+        hmm_slab_retire_all(h);
+    return hmm_span_purge(h, how, keep);
+}
+
+size_t hmm_heap_trim(size_t pad, enum hmm_purge how, const char *func)
 {
     hmm_heap *self = hmm_tls_heap;
     uint64_t request = (uint64_t)pad + (pad < UINT64_MAX);
@@ -158,16 +170,18 @@ size_t hmm_heap_trim(size_t pad)
     for (hmm_heap *h = hmm_heap_next(NULL); h; h = hmm_heap_next(h)) {
         if (h == self)
             continue;
-        /* Only the owner may touch a live heap's pages: it trims at its
-         * next purge check.  An abandoned one is trimmed here and now. */
+        /* Only the owner may touch a live heap's pages (no lock guards
+         * them): it trims at its next purge check.  An abandoned heap is
+         * ours while its state word says DRAINING; one another thread holds
+         * is skipped. */
         __atomic_store_n(&h->trim_request, request, __ATOMIC_RELAXED);
         if (__atomic_load_n(&h->state, __ATOMIC_RELAXED) == HMM_HEAP_ABANDONED)
-            released += hmm_remote_reclaim(h, "malloc_trim");
+            released += hmm_remote_reclaim(h, how, pad, func);
     }
-    if (self != &hmm_heap_empty) {
-        hmm_catch_up(self, "malloc_trim");
-        released += hmm_span_trim(self, pad);
-    }
+    if (self != &hmm_heap_empty)
+        /* Current slabs are let go only when memory ran out: otherwise the
+         * next small allocation would have to take them back. */
+        released += give_back(self, how == HMM_PURGE_ALL, how, pad, func);
     return released + hmm_huge_trim(hmm_os_now_ms(), true);
 }
 
@@ -176,14 +190,10 @@ size_t hmm_heap_trim(size_t pad)
 static void thread_exit(void *arg)
 {
     hmm_heap *h = arg;
-    /* Named after the call that runs this destructor, even when the thread
-     * returned from its start routine instead. */
-    hmm_outbox_flush(h, "pthread_exit");
-    hmm_remote_drain(h, "pthread_exit");
-    hmm_slab_retire_all(h);
     /* Nobody may adopt the heap for a long time: its free pages go back
-     * now rather than wait there. */
-    hmm_span_purge(h, true);
+     * now rather than wait there.  Named after the call that runs this
+     * destructor, even when the thread returned from its start routine. */
+    give_back(h, true, HMM_PURGE_FORCE, 0, "pthread_exit");
     pthread_mutex_lock(&heaps_lock);
     h->state = HMM_HEAP_ABANDONED;
     h->next_abandoned = abandoned;

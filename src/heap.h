@@ -204,9 +204,27 @@ int hmm_check_heap(void);
 /* The heap made after h in the registry (the first for NULL), or NULL.
  * Heaps are never unmapped, so one may be kept and walked from later. */
 hmm_heap *hmm_heap_next(hmm_heap *h);
-/* malloc_trim's body: gives back free pages of the calling thread's heap
- * and of abandoned heaps beyond pad bytes each, and the huge cache; asks
- * live threads to trim their own heaps.  Returns the bytes given back. */
-size_t hmm_heap_trim(size_t pad);
+/* How much a purge pass gives back. */
+enum hmm_purge {
+    HMM_PURGE_IDLE,  /* free spans idle for the purge delay; wholly free chunks but one */
+    HMM_PURGE_FORCE, /* every free span, whatever its age; wholly free chunks but one */
+    HMM_PURGE_ALL,   /* as FORCE, and the chunk a heap otherwise keeps */
+};
+
+/* Gives back, now, free memory of the calling thread's heap and of
+ * abandoned heaps as how says (hmm_span_purge), keeping pad bytes of dirty
+ * free pages in each, and the whole huge cache; asks live threads to trim
+ * their own heaps at their next purge check.  Returns the bytes given
+ * back (purged or unmapped). */
+size_t hmm_heap_trim(size_t pad, enum hmm_purge how, const char *func);
+
+/* For when the kernel refuses memory: everything free this thread may
+ * give back goes back, the chunks heaps keep included (under an
+ * address-space limit only unmapping helps).  True when anything went
+ * back, so that a retry may succeed. */
+hmm_inline bool hmm_heap_release_free(const char *func)
+{
+    return hmm_heap_trim(0, HMM_PURGE_ALL, func) > 0;
+}
 
 #endif

@@ -250,10 +250,9 @@ void *hmm_huge_realloc(hmm_chunk *c, size_t size)
         hmm_stat_mapped((int64_t)new_map - (int64_t)old_map);
         return (char *)place((char *)c, new_map, offset) + offset;
     }
-    if (offset >= HMM_CHUNK_SIZE)
-        return NULL;
-    /* Move the pages, not the bytes: reserve an aligned place and let the
-     * kernel remap the old pages over it. */
+    /* Move the pages, not the bytes: reserve a chunk-aligned place and let
+     * the kernel remap the old pages over it.  The block keeps its offset,
+     * so its alignment up to a chunk (realloc promises no more). */
     char *dst = hmm_os_map_aligned(new_map, HMM_CHUNK_SIZE);
     if (!dst)
         return NULL;

@@ -8,12 +8,13 @@
 
 #include "chunk.h"
 
-/* *zeroed tells whether the block is known to read as zero. */
+/* size > 0 bytes aligned to align; *zeroed tells whether the block is
+ * known to read as zero. */
 void *hmm_huge_alloc(size_t size, size_t align, bool *zeroed);
 void hmm_huge_free(hmm_chunk *c);
 hmm_inline size_t hmm_huge_usable(const hmm_chunk *c) { return c->map_size - c->offset; }
-/* Resizes in place or by moving the pages; NULL when it cannot (the block
- * is then untouched). */
+/* Resizes in place or by moving the pages; NULL, with the block untouched,
+ * only when the kernel refuses the memory (or size could never be mapped). */
 void *hmm_huge_realloc(hmm_chunk *c, size_t size);
 /* Unmaps cached mappings idle for the purge delay (all with force);
  * returns the bytes unmapped. */

@@ -182,7 +182,10 @@ HMM_EXPORT int malloc_info(int options, FILE *fp)
     return 0;
 }
 
-HMM_EXPORT int malloc_trim(size_t pad) { return hmm_heap_trim(pad) > 0; }
+HMM_EXPORT int malloc_trim(size_t pad)
+{
+    return hmm_heap_trim(pad, HMM_PURGE_FORCE, "malloc_trim") > 0;
+}
 
 HMM_EXPORT int mallopt(int param, int value)
 {

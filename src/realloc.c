@@ -29,6 +29,10 @@ void *hmm_realloc(void *p, size_t size, const char *func)
     if (!s) {
         if (size > HMM_LARGE_MAX) {
             void *q = hmm_huge_realloc(c, size);
+            /* Refused by the kernel: free memory held elsewhere may be
+             * what stands in the way. */
+            if (!q && hmm_heap_release_free(func))
+                q = hmm_huge_realloc(c, size);
             if (q)
                 return q;
         }

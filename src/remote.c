@@ -52,14 +52,15 @@ void hmm_remote_drain(hmm_heap *h, const char *func)
 
 /* The state word is the heap's lock: whoever moves it from ABANDONED owns
  * the heap until it moves it back. */
-size_t hmm_remote_reclaim(hmm_heap *h, const char *func)
+size_t hmm_remote_reclaim(hmm_heap *h, enum hmm_purge how, size_t keep, const char *func)
 {
     int expect = HMM_HEAP_ABANDONED;
     if (!__atomic_compare_exchange_n(&h->state, &expect, HMM_HEAP_DRAINING, false, __ATOMIC_ACQUIRE,
                                      __ATOMIC_RELAXED))
         return 0;
     hmm_remote_drain(h, func);
-    size_t released = hmm_span_purge_if_due(h, hmm_os_now_ms());
+    size_t released = how == HMM_PURGE_IDLE ? hmm_span_purge_if_due(h, hmm_os_now_ms())
+                                            : hmm_span_purge(h, how, keep);
     __atomic_store_n(&h->state, HMM_HEAP_ABANDONED, __ATOMIC_RELEASE);
     return released;
 }
@@ -73,7 +74,7 @@ static void remote_push(hmm_heap *owner, hmm_block *first, hmm_block *last, cons
     while (!__atomic_compare_exchange_n(&owner->remote, &head, first, true, __ATOMIC_RELEASE,
                                         __ATOMIC_RELAXED));
     if (__atomic_load_n(&owner->state, __ATOMIC_RELAXED) == HMM_HEAP_ABANDONED)
-        hmm_remote_reclaim(owner, func);
+        hmm_remote_reclaim(owner, HMM_PURGE_IDLE, 0, func);
 }
 
 void hmm_outbox_flush(hmm_heap *h, const char *func)

@@ -20,9 +20,10 @@ void hmm_free_owned(hmm_heap *h, void *p);
 void hmm_remote_drain(hmm_heap *h, const char *func);
 /* Sends the batch of blocks h freed for another heap. */
 void hmm_outbox_flush(hmm_heap *h, const char *func);
-/* Drains and purges abandoned heap h (trims it when asked) unless someone
- * else is at it; returns the bytes given back. */
-size_t hmm_remote_reclaim(hmm_heap *h, const char *func);
+/* Drains abandoned heap h and purges it, unless someone else is at it: an
+ * IDLE pass when one is due, or what how says with keep (see
+ * hmm_span_purge) now.  Returns the bytes given back. */
+size_t hmm_remote_reclaim(hmm_heap *h, enum hmm_purge how, size_t keep, const char *func);
 
 /* What every allocating slow path does first: send this thread's batch of
  * frees for other heaps and take back the blocks others freed for it. */

@@ -231,9 +231,7 @@ static void release_chunk(hmm_heap *h, hmm_span *s)
     hmm_chunk_release(c);
 }
 
-/* The purge pass: spans idle for the delay (all with force), but the first
- * keep bytes of dirty ones stay resident.  Returns the bytes given back. */
-static size_t purge(hmm_heap *h, bool force, size_t keep)
+size_t hmm_span_purge(hmm_heap *h, enum hmm_purge how, size_t keep)
 {
     uint64_t now = hmm_os_now_ms();
     size_t released = 0;
@@ -241,7 +239,7 @@ static size_t purge(hmm_heap *h, bool force, size_t keep)
         for (hmm_list *l = h->bins[b].next, *next; l != &h->bins[b]; l = next) {
             next = l->next;
             hmm_span *s = hmm_container_of(l, hmm_span, link);
-            if (!force && (uint32_t)now - s->freed_at < hmm_opt.purge_delay)
+            if (how == HMM_PURGE_IDLE && (uint32_t)now - s->freed_at < hmm_opt.purge_delay)
                 continue;
             size_t bytes = (size_t)s->npages << HMM_PAGE_SHIFT;
             if ((s->flags & HMM_SPAN_DIRTY) && bytes <= keep) {
@@ -251,7 +249,7 @@ static size_t purge(hmm_heap *h, bool force, size_t keep)
             /* A chunk idle as a whole goes back, but one stays with the heap
              * so a program that frees everything and starts again does not
              * map it anew. */
-            if (s->npages == HMM_USABLE_PAGES && h->nchunks > 1) {
+            if (s->npages == HMM_USABLE_PAGES && (h->nchunks > 1 || how == HMM_PURGE_ALL)) {
                 release_chunk(h, s);
                 released += bytes;
                 continue;
@@ -268,20 +266,17 @@ static size_t purge(hmm_heap *h, bool force, size_t keep)
     return released;
 }
 
-void hmm_span_purge(hmm_heap *h, bool force) { purge(h, force, 0); }
-
-size_t hmm_span_trim(hmm_heap *h, size_t keep) { return purge(h, true, keep); }
-
 size_t hmm_span_purge_if_due(hmm_heap *h, uint64_t now)
 {
     /* A trim another thread asked for (malloc_trim) does not wait. */
     if (hmm_unlikely(__atomic_load_n(&h->trim_request, __ATOMIC_RELAXED) != 0))
-        return hmm_span_trim(h, __atomic_exchange_n(&h->trim_request, 0, __ATOMIC_RELAXED) - 1);
+        return hmm_span_purge(h, HMM_PURGE_FORCE,
+                              __atomic_exchange_n(&h->trim_request, 0, __ATOMIC_RELAXED) - 1);
     if (now < h->next_purge)
         return 0;
     h->next_purge = now + hmm_opt.purge_delay / 2 + 1;
     if (((size_t)h->dirty_pages << HMM_PAGE_SHIFT) >= hmm_opt.trim_threshold || h->nchunks > 1)
-        return purge(h, false, 0);
+        return hmm_span_purge(h, HMM_PURGE_IDLE, 0);
     return 0;
 }
 

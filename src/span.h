@@ -18,15 +18,13 @@ void hmm_span_free(hmm_heap *h, hmm_span *s);
 bool hmm_span_grow(hmm_heap *h, hmm_span *s, size_t npages);
 /* Shortens a span to npages, freeing the rest. */
 void hmm_span_shrink(hmm_heap *h, hmm_span *s, size_t npages);
-/* Purges free spans idle for the purge delay and unmaps wholly free chunks
- * but one; force does so whatever their age. */
-void hmm_span_purge(hmm_heap *h, bool force);
-/* A forced purge that leaves up to keep bytes of dirty free pages resident
- * (malloc_trim); returns the bytes given back. */
-size_t hmm_span_trim(hmm_heap *h, size_t keep);
-/* Purges when a pass is due at time now (hmm_os_now_ms()), or trims at
- * once when another thread asked (h->trim_request); returns the bytes
- * given back. */
+/* Purges h's free spans and unmaps its wholly free chunks as how says,
+ * leaving up to keep bytes of dirty free pages resident (malloc_trim's
+ * pad); returns the bytes given back. */
+size_t hmm_span_purge(hmm_heap *h, enum hmm_purge how, size_t keep);
+/* An IDLE pass when one is due at time now (hmm_os_now_ms()), or a FORCE
+ * one at once when another thread asked (h->trim_request); returns the
+ * bytes given back. */
 size_t hmm_span_purge_if_due(hmm_heap *h, uint64_t now);
 /* Checks tiling and boundary tags of one chunk; aborts on error. */
 void hmm_span_check_chunk(hmm_heap *h, hmm_chunk *c);
