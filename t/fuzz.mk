@@ -1,0 +1,35 @@
+# t/fuzz.mk - the fuzzers, the fault-injection sweep and the soak test;
+# included by the top-level Makefile.am.
+#
+#   make fuzz            t/fuzz for FUZZ_TIME seconds (default 60), threads
+#                        and seed from FUZZ_ARGS or the clock
+#   make fuzz-libfuzzer  builds t/fuzz-libfuzzer with clang's libFuzzer (the
+#                        allocator's sources compiled in) and runs it for
+#                        FUZZ_TIME seconds over t/fuzz-corpus
+#   make soak            t/soak for SOAK_TIME seconds (default 600)
+#
+# make check runs a short fuzz (t/fuzz-short.sh) and the sweep (t/faults).
+
+FUZZ_TIME = 60
+FUZZ_ARGS =
+SOAK_TIME = 600
+
+# The fuzzer links the static core, so that it can call hmm_check_heap(),
+# and, where libhmm replaces malloc, the malloc family from interpose.c.
+check_PROGRAMS += t/fuzz
+t_fuzz_SOURCES = t/fuzz.c t/fuzz-model.c t/fuzz-model.h
+if INTERPOSE
+t_fuzz_SOURCES += src/interpose.c
+endif
+t_fuzz_CPPFLAGS = $(API_CPP)
+t_fuzz_CFLAGS = -O2 $(TEST_COPTS)
+t_fuzz_LDFLAGS = $(TEST_LINK)
+t_fuzz_LDADD = src/libhmm_core.la
+
+TESTS += t/fuzz-short.sh
+EXTRA_DIST += t/fuzz-short.sh
+
+fuzz: t/fuzz
+	t/fuzz --time $(FUZZ_TIME) $(FUZZ_ARGS)
+
+.PHONY: fuzz
