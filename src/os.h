@@ -7,6 +7,10 @@
 
 #include "internal.h"
 
+/* Tests only: the mapping call (mmap, mremap, madvise) whose count in
+ * hmm_os_fault_calls reaches hmm_os_fail_at fails; 0 never. */
+extern unsigned long hmm_os_fail_at, hmm_os_fault_calls;
+
 /* Maps size bytes aligned to align (a power of two >= page); NULL on failure. */
 void *hmm_os_map_aligned(size_t size, size_t align);
 void hmm_os_unmap(void *addr, size_t size);

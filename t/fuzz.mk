@@ -33,3 +33,12 @@ fuzz: t/fuzz
 	t/fuzz --time $(FUZZ_TIME) $(FUZZ_ARGS)
 
 .PHONY: fuzz
+
+# The fault-injection sweep: the static core, whose os.c can be told to
+# fail a mapping call.
+check_PROGRAMS += t/faults
+TESTS += t/faults
+t_faults_CPPFLAGS = $(CORE_CPP)
+t_faults_CFLAGS = $(TEST_COPTS)
+t_faults_LDFLAGS = $(TEST_LINK)
+t_faults_LDADD = t/libtap.a src/libhmm_core.la
