@@ -73,12 +73,12 @@ void hmm_os_unmap(void *addr, size_t size)
     errno = saved;
 }
 
-void hmm_os_purge(void *addr, size_t size)
+bool hmm_os_purge(void *addr, size_t size)
 {
     int saved = errno;
-    if (!injected_fault())
-        madvise(addr, size, MADV_DONTNEED);
+    bool ok = !injected_fault() && madvise(addr, size, MADV_DONTNEED) == 0;
     errno = saved;
+    return ok;
 }
 
 bool hmm_os_remap_inplace(void *addr, size_t old_size, size_t new_size)

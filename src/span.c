@@ -247,9 +247,11 @@ void hmm_span_purge(hmm_heap *h, bool force)
                 release_chunk(h, s);
                 continue;
             }
-            if (!(s->flags & HMM_SPAN_DIRTY))
+            /* A span the kernel would not purge stays dirty: marked zeroed,
+             * calloc would hand out its old contents. */
+            if (!(s->flags & HMM_SPAN_DIRTY) ||
+                !hmm_os_purge(hmm_span_addr(s), (size_t)s->npages << HMM_PAGE_SHIFT))
                 continue;
-            hmm_os_purge(hmm_span_addr(s), (size_t)s->npages << HMM_PAGE_SHIFT);
             hmm_stat_add(&hmm_gstats.purged, (int64_t)s->npages << HMM_PAGE_SHIFT);
             h->dirty_pages -= s->npages;
             s->flags = HMM_SPAN_ZEROED;
