@@ -42,3 +42,17 @@ t_faults_CPPFLAGS = $(CORE_CPP)
 t_faults_CFLAGS = $(TEST_COPTS)
 t_faults_LDFLAGS = $(TEST_LINK)
 t_faults_LDADD = t/libtap.a src/libhmm_core.la
+
+# The soak test: the malloc family where libhmm replaces it.
+EXTRA_PROGRAMS += t/soak
+CLEANFILES += t/soak
+t_soak_SOURCES = t/soak.c
+t_soak_CPPFLAGS = $(API_CPP)
+t_soak_CFLAGS = -O2 $(TEST_COPTS)
+t_soak_LDFLAGS = $(TEST_LINK)
+t_soak_LDADD = $(API_LIB)
+
+soak: t/soak
+	t/soak --time $(SOAK_TIME)
+
+.PHONY: soak
