@@ -56,3 +56,28 @@ soak: t/soak
 	t/soak --time $(SOAK_TIME)
 
 .PHONY: soak
+
+# libFuzzer: clang instruments the harness, the model and the allocator's
+# sources together (libFuzzer's own allocations stay with the C library).
+LIBFUZZER_CC = clang
+LIBFUZZER_CFLAGS = -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
+	-ftls-model=initial-exec -fno-builtin -pthread
+LIBFUZZER_INPUTS = $(srcdir)/t/fuzz-libfuzzer.c $(srcdir)/t/fuzz-model.c \
+	$(srcdir)/t/fuzz-model.h $(srcdir)/t/testlib.h $(src_libhmm_core_la_SOURCES)
+EXTRA_DIST += t/fuzz.mk t/fuzz-libfuzzer.c t/fuzz-corpus
+CLEANFILES += t/fuzz-libfuzzer
+
+t/fuzz-libfuzzer: $(LIBFUZZER_INPUTS)
+	$(AM_V_CC)srcs=; for f in $(LIBFUZZER_INPUTS); do \
+	  case $$f in *.c) test -f "$$f" || f="$(srcdir)/$$f"; srcs="$$srcs $$f";; esac; \
+	done; \
+	$(LIBFUZZER_CC) $(LIBFUZZER_CFLAGS) $(DEFS) -I$(srcdir)/include -I$(srcdir)/src \
+	  -I$(srcdir)/t -o $@ $$srcs
+
+# New inputs go to t/fuzz-corpus.new; the committed corpus is only read.
+fuzz-libfuzzer: t/fuzz-libfuzzer
+	$(MKDIR_P) t/fuzz-corpus.new
+	t/fuzz-libfuzzer -max_total_time=$(FUZZ_TIME) -artifact_prefix=t/fuzz- \
+	  t/fuzz-corpus.new $(srcdir)/t/fuzz-corpus
+
+.PHONY: fuzz-libfuzzer
