@@ -1,6 +1,6 @@
 /*
  * soak.c - a long run of everything at once (make soak, not make check):
- * worker threads allocating, resizing and freeing mixed sizes and trading
+ * worker threads allocating, resizing and replacing mixed sizes and trading
  * blocks through a shared table (so most frees are remote), workers exiting
  * and being replaced, and fork() children that allocate and exit, while the
  * resident set is sampled every second.
@@ -8,9 +8,9 @@
  *   t/soak [--time SECONDS] [--seed N] [--threads N]
  *
  * Every block's contents are checked before it is resized or freed.  The
- * run passes when no check failed and the resident set at the end (mean of
- * the last five samples) is at most 10% above the one after warm-up (mean
- * of the five samples ending at min(10% of the run, 30 s)): the live set
+ * run passes when no check failed and the resident set at the end (median
+ * of the last ten samples) is at most 10% above the one after warm-up
+ * (median of the ten samples ending at min(10% of the run, 30 s)): the live set
  * is the same size throughout, so growth means memory is being lost.
  */
 #define _GNU_SOURCE
@@ -25,7 +25,7 @@
 #define MAX_THREADS 16
 #define LOCAL_SLOTS 2048
 #define SHARED_SLOTS 256
-#define WINDOW 5 /* samples averaged */
+#define WINDOW 10 /* samples whose median is compared */
 
 typedef struct block {
     char *p;
@@ -73,9 +73,18 @@ static size_t pick_size(rng *r)
     return 1 * MiB + rng_below(r, 3 * MiB);
 }
 
-static void fill_new(block *b, rng *r)
+/* Slot i of every worker holds blocks of about base[i] bytes, always:
+ * the live set stays the same size, so the resident set should too. */
+static size_t base[LOCAL_SLOTS];
+
+static size_t slot_size(size_t i, rng *r)
 {
-    b->size = pick_size(r);
+    return base[i] - base[i] / 8 + rng_below(r, base[i] / 4 + 1);
+}
+
+static void fill_new(block *b, size_t size, rng *r)
+{
+    b->size = size;
     b->tag = rng_next(r);
     b->p = api->alloc(b->size);
     if (!b->p) {
@@ -103,10 +112,11 @@ static void *work(void *arg)
     /* Each generation lives for a random number of calls, then exits. */
     unsigned long life = 20000 + rng_below(&r, 200000), n = 0;
     for (; n < life && !stopping; n++) {
-        block *b = &local[rng_below(&r, LOCAL_SLOTS)];
+        size_t i = rng_below(&r, LOCAL_SLOTS);
+        block *b = &local[i];
         uint64_t what = rng_below(&r, 100);
         if (!b->p) {
-            fill_new(b, &r);
+            fill_new(b, slot_size(i, &r), &r);
         } else if (what < 10) {
             /* Trade with whichever thread put a block in this slot. */
             block *mine = api->alloc(sizeof *mine);
@@ -121,7 +131,7 @@ static void *work(void *arg)
                 api->release(theirs);
             }
         } else if (what < 25) {
-            size_t size = pick_size(&r);
+            size_t size = slot_size(i, &r);
             check(b, "before realloc");
             char *q = api->resize(b->p, size ? size : 1);
             if (!q) {
@@ -136,6 +146,7 @@ static void *work(void *arg)
             sparse_fill(q, b->size, b->tag);
         } else {
             drop(b, "free");
+            fill_new(b, slot_size(i, &r), &r);
         }
     }
     for (size_t i = 0; i < LOCAL_SLOTS; i++)
@@ -172,7 +183,7 @@ static void *forker(void *arg)
             rng_seed(&cr, child_seed);
             for (int round = 0; round < 4; round++) {
                 for (size_t i = 0; i < 256; i++)
-                    fill_new(&b[i], &cr);
+                    fill_new(&b[i], pick_size(&cr), &cr);
                 for (size_t i = 0; i < 256; i++)
                     if (b[i].p)
                         drop(&b[i], "in a fork child");
@@ -204,12 +215,20 @@ static double rss_mib(void)
     return (double)res * (double)sysconf(_SC_PAGESIZE) / (double)MiB;
 }
 
-static double mean(const double *v, size_t n)
+static int by_value(const void *a, const void *b)
 {
-    double s = 0;
-    for (size_t i = 0; i < n; i++)
-        s += v[i];
-    return s / (double)n;
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+/* The median of WINDOW samples ending at v[last]: a purge or a huge block
+ * caught in one sample does not move it. */
+static double median(const double *v, size_t last)
+{
+    double w[WINDOW];
+    memcpy(w, &v[last - WINDOW + 1], sizeof w);
+    qsort(w, WINDOW, sizeof w[0], by_value);
+    return (w[WINDOW / 2 - 1] + w[WINDOW / 2]) / 2;
 }
 
 int main(int argc, char **argv)
@@ -234,6 +253,10 @@ int main(int argc, char **argv)
            nthreads, seconds, warm, api->name);
     fflush(stdout);
 
+    rng r;
+    rng_seed(&r, seed);
+    for (size_t i = 0; i < LOCAL_SLOTS; i++)
+        base[i] = 1 + pick_size(&r);
     pthread_t fork_thread;
     for (unsigned i = 0; i < nthreads; i++) {
         workers[i].id = i;
@@ -272,8 +295,8 @@ int main(int argc, char **argv)
         }
     }
 
-    double at_warm = mean(&samples[warm - WINDOW + 1], WINDOW);
-    double at_end = mean(&samples[seconds - WINDOW + 1], WINDOW);
+    double at_warm = median(samples, warm);
+    double at_end = median(samples, seconds);
     double growth = (at_end - at_warm) / at_warm * 100;
     printf("soak: seed %llu: %lu calls, %lu thread exits, %lu forks, %lu errors; RSS after "
            "warm-up %.1f MiB, at the end %.1f MiB (%+.1f%%)\n",
