@@ -15,8 +15,23 @@
 #include <time.h>
 #include <unistd.h>
 
+/* Fault injection, for the tests only (t/faults.c links the static core
+ * and sets these; nothing reads them from the environment, and they are
+ * hidden from the shared library's users): every mapping call (mmap,
+ * mremap, madvise) is counted, and the one whose count reaches
+ * hmm_os_fail_at fails as the kernel would.  An add and a branch on paths
+ * that make a system call anyway. */
+unsigned long hmm_os_fail_at, hmm_os_fault_calls;
+
+static bool injected_fault(void)
+{
+    return __atomic_add_fetch(&hmm_os_fault_calls, 1, __ATOMIC_RELAXED) == hmm_os_fail_at;
+}
+
 static void *map(void *hint, size_t size, int flags)
 {
+    if (injected_fault())
+        return NULL;
     void *p = mmap(hint, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | flags, -1, 0);
     return p == MAP_FAILED ? NULL : p;
 }
@@ -59,17 +74,18 @@ void hmm_os_unmap(void *addr, size_t size)
     errno = saved;
 }
 
-void hmm_os_purge(void *addr, size_t size)
+bool hmm_os_purge(void *addr, size_t size)
 {
     int saved = errno;
-    madvise(addr, size, MADV_DONTNEED);
+    bool ok = !injected_fault() && madvise(addr, size, MADV_DONTNEED) == 0;
     errno = saved;
+    return ok;
 }
 
 bool hmm_os_remap_inplace(void *addr, size_t old_size, size_t new_size)
 {
     int saved = errno;
-    bool ok = mremap(addr, old_size, new_size, 0) != MAP_FAILED;
+    bool ok = !injected_fault() && mremap(addr, old_size, new_size, 0) != MAP_FAILED;
     errno = saved;
     return ok;
 }
@@ -77,8 +93,8 @@ bool hmm_os_remap_inplace(void *addr, size_t old_size, size_t new_size)
 bool hmm_os_remap_to(void *addr, size_t old_size, size_t new_size, void *new_addr)
 {
     int saved = errno;
-    bool ok =
-        mremap(addr, old_size, new_size, MREMAP_MAYMOVE | MREMAP_FIXED, new_addr) != MAP_FAILED;
+    bool ok = !injected_fault() && mremap(addr, old_size, new_size, MREMAP_MAYMOVE | MREMAP_FIXED,
+                                          new_addr) != MAP_FAILED;
     errno = saved;
     return ok;
 }

@@ -7,11 +7,16 @@
 
 #include "internal.h"
 
+/* Tests only: the mapping call (mmap, mremap, madvise) whose count in
+ * hmm_os_fault_calls reaches hmm_os_fail_at fails; 0 never. */
+extern unsigned long hmm_os_fail_at, hmm_os_fault_calls;
+
 /* Maps size bytes aligned to align (a power of two >= page); NULL on failure. */
 void *hmm_os_map_aligned(size_t size, size_t align);
 void hmm_os_unmap(void *addr, size_t size);
-/* Gives pages back; they read as zero when touched again. */
-void hmm_os_purge(void *addr, size_t size);
+/* Gives pages back; they read as zero when touched again.  False when the
+ * kernel refused: the pages then keep their contents. */
+bool hmm_os_purge(void *addr, size_t size);
 /* Resizes a mapping in place; false when it cannot. */
 bool hmm_os_remap_inplace(void *addr, size_t old_size, size_t new_size);
 /* Moves a mapping to new_addr (an address inside a reservation of ours). */

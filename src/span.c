@@ -254,9 +254,10 @@ size_t hmm_span_purge(hmm_heap *h, enum hmm_purge how, size_t keep)
                 released += bytes;
                 continue;
             }
-            if (!(s->flags & HMM_SPAN_DIRTY))
+            /* A span the kernel would not purge stays dirty: marked zeroed,
+             * calloc would hand out its old contents. */
+            if (!(s->flags & HMM_SPAN_DIRTY) || !hmm_os_purge(hmm_span_addr(s), bytes))
                 continue;
-            hmm_os_purge(hmm_span_addr(s), bytes);
             hmm_stat_add(&hmm_gstats.purged, (int64_t)bytes);
             h->dirty_pages -= s->npages;
             s->flags = HMM_SPAN_ZEROED;

@@ -1,0 +1,83 @@
+# t/fuzz.mk - the fuzzers, the fault-injection sweep and the soak test;
+# included by the top-level Makefile.am.
+#
+#   make fuzz            t/fuzz for FUZZ_TIME seconds (default 60), threads
+#                        and seed from FUZZ_ARGS or the clock
+#   make fuzz-libfuzzer  builds t/fuzz-libfuzzer with clang's libFuzzer (the
+#                        allocator's sources compiled in) and runs it for
+#                        FUZZ_TIME seconds over t/fuzz-corpus
+#   make soak            t/soak for SOAK_TIME seconds (default 600)
+#
+# make check runs a short fuzz (t/fuzz-short.sh) and the sweep (t/faults).
+
+FUZZ_TIME = 60
+FUZZ_ARGS =
+SOAK_TIME = 600
+
+# The fuzzer links the static core, so that it can call hmm_check_heap(),
+# and, where libhmm replaces malloc, the malloc family from interpose.c.
+check_PROGRAMS += t/fuzz
+t_fuzz_SOURCES = t/fuzz.c t/fuzz-model.c t/fuzz-model.h
+if INTERPOSE
+t_fuzz_SOURCES += src/interpose.c
+endif
+t_fuzz_CPPFLAGS = $(API_CPP)
+t_fuzz_CFLAGS = -O2 $(TEST_COPTS)
+t_fuzz_LDFLAGS = $(TEST_LINK)
+t_fuzz_LDADD = src/libhmm_core.la
+
+TESTS += t/fuzz-short.sh
+EXTRA_DIST += t/fuzz-short.sh
+
+fuzz: t/fuzz
+	t/fuzz --time $(FUZZ_TIME) $(FUZZ_ARGS)
+
+.PHONY: fuzz
+
+# The fault-injection sweep: the static core, whose os.c can be told to
+# fail a mapping call.
+check_PROGRAMS += t/faults
+TESTS += t/faults
+t_faults_CPPFLAGS = $(CORE_CPP)
+t_faults_CFLAGS = $(TEST_COPTS)
+t_faults_LDFLAGS = $(TEST_LINK)
+t_faults_LDADD = t/libtap.a src/libhmm_core.la
+
+# The soak test: the malloc family where libhmm replaces it.
+EXTRA_PROGRAMS += t/soak
+CLEANFILES += t/soak
+t_soak_SOURCES = t/soak.c
+t_soak_CPPFLAGS = $(API_CPP)
+t_soak_CFLAGS = -O2 $(TEST_COPTS)
+t_soak_LDFLAGS = $(TEST_LINK)
+t_soak_LDADD = $(API_LIB)
+
+soak: t/soak
+	t/soak --time $(SOAK_TIME)
+
+.PHONY: soak
+
+# libFuzzer: clang instruments the harness, the model and the allocator's
+# sources together (libFuzzer's own allocations stay with the C library).
+LIBFUZZER_CC = clang
+LIBFUZZER_CFLAGS = -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
+	-ftls-model=initial-exec -fno-builtin -pthread
+LIBFUZZER_INPUTS = $(srcdir)/t/fuzz-libfuzzer.c $(srcdir)/t/fuzz-model.c \
+	$(srcdir)/t/fuzz-model.h $(srcdir)/t/testlib.h $(src_libhmm_core_la_SOURCES)
+EXTRA_DIST += t/fuzz.mk t/fuzz-libfuzzer.c t/fuzz-corpus
+CLEANFILES += t/fuzz-libfuzzer
+
+t/fuzz-libfuzzer: $(LIBFUZZER_INPUTS)
+	$(AM_V_CC)srcs=; for f in $(LIBFUZZER_INPUTS); do \
+	  case $$f in *.c) test -f "$$f" || f="$(srcdir)/$$f"; srcs="$$srcs $$f";; esac; \
+	done; \
+	$(LIBFUZZER_CC) $(LIBFUZZER_CFLAGS) $(DEFS) -I$(srcdir)/include -I$(srcdir)/src \
+	  -I$(srcdir)/t -o $@ $$srcs
+
+# New inputs go to t/fuzz-corpus.new; the committed corpus is only read.
+fuzz-libfuzzer: t/fuzz-libfuzzer
+	$(MKDIR_P) t/fuzz-corpus.new
+	t/fuzz-libfuzzer -max_total_time=$(FUZZ_TIME) -artifact_prefix=t/fuzz- \
+	  t/fuzz-corpus.new $(srcdir)/t/fuzz-corpus
+
+.PHONY: fuzz-libfuzzer
