@@ -11,6 +11,7 @@
 #include "huge.h"
 #include "large.h"
 #include "remote.h"
+#include "secure.h"
 #include "slab.h"
 
 /* The calling thread's heap, brought up to date for allocating. */
@@ -24,9 +25,7 @@ static hmm_heap *heap_for_alloc(void)
     return h;
 }
 
-/* Allocates size bytes aligned to align; *zeroed tells whether they are
- * known to be zero.  Sets errno on failure. */
-static void *alloc_any(size_t size, size_t align, bool *zeroed)
+void *hmm_alloc_block(size_t size, size_t align, bool *zeroed)
 {
     *zeroed = false;
     void *p = NULL;
@@ -55,6 +54,15 @@ done:
 fail:
     errno = ENOMEM;
     return NULL;
+}
+
+/* Every allocation the fast path does not finish: secure mode wraps the
+ * layers in its checks. */
+static void *alloc_any(size_t size, size_t align, bool *zeroed)
+{
+    if (hmm_unlikely(hmm_secure_mode()))
+        return hmm_secure_alloc(size, align, zeroed);
+    return hmm_alloc_block(size, align, zeroed);
 }
 
 void *hmm_alloc_slow(size_t size)

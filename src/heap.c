@@ -13,12 +13,14 @@
 #include "options.h"
 #include "os.h"
 #include "remote.h"
+#include "secure.h"
 #include "slab.h"
 #include "span.h"
 #include "stats.h"
 
 hmm_heap hmm_heap_empty = {.cur = {[0 ... HMM_NCLASS - 1] = &hmm_span_empty}};
 __thread hmm_heap *hmm_tls_heap __attribute__((tls_model("initial-exec"))) = &hmm_heap_empty;
+__thread hmm_heap *hmm_tls_thread_heap __attribute__((tls_model("initial-exec"))) = &hmm_heap_empty;
 uintptr_t hmm_secret;
 
 static pthread_mutex_t init_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -86,7 +88,7 @@ static hmm_heap *heap_new(void)
 
 hmm_heap *hmm_heap_get(void)
 {
-    hmm_heap *h = hmm_tls_heap;
+    hmm_heap *h = hmm_tls_thread_heap;
     if (hmm_likely(h != &hmm_heap_empty))
         return h;
     if (!hmm_heap_init())
@@ -109,7 +111,9 @@ hmm_heap *hmm_heap_get(void)
     pthread_mutex_unlock(&heaps_lock);
     if (!h)
         return NULL;
-    hmm_tls_heap = h;
+    hmm_tls_thread_heap = h;
+    if (!hmm_opt.secure)
+        hmm_tls_heap = h;
     /* After the TLS store: pthread_setspecific may allocate. */
     pthread_setspecific(exit_key, h);
     return h;
@@ -144,6 +148,8 @@ void hmm_heap_maintain(hmm_heap *h)
 static void thread_exit(void *arg)
 {
     hmm_heap *h = arg;
+    if (hmm_unlikely(hmm_opt.secure))
+        hmm_secure_flush(h);
     hmm_outbox_flush(h);
     hmm_remote_drain(h);
     hmm_slab_retire_all(h);
@@ -155,7 +161,7 @@ static void thread_exit(void *arg)
     h->next_abandoned = abandoned;
     abandoned = h;
     pthread_mutex_unlock(&heaps_lock);
-    hmm_tls_heap = &hmm_heap_empty;
+    hmm_tls_heap = hmm_tls_thread_heap = &hmm_heap_empty;
 }
 
 static void fork_prepare(void)
@@ -179,7 +185,7 @@ static void fork_child(void)
     abandoned = NULL;
     for (hmm_list *l = all_heaps.next; l != &all_heaps; l = l->next) {
         hmm_heap *h = hmm_container_of(l, hmm_heap, all);
-        if (h == hmm_tls_heap)
+        if (h == hmm_tls_thread_heap)
             continue;
         if (h->state == HMM_HEAP_ABANDONED) {
             h->next_abandoned = abandoned;
@@ -206,7 +212,7 @@ void hmm_heap_stats(uint64_t *slabs, uint64_t *large, uint64_t *remote, uint64_t
 
 int hmm_check_heap(void)
 {
-    hmm_heap *h = hmm_tls_heap;
+    hmm_heap *h = hmm_tls_thread_heap;
     if (h == &hmm_heap_empty)
         return 0;
     hmm_remote_drain(h);

@@ -10,6 +10,7 @@ typedef struct hmm_options {
     bool stats;           /* HMM_STATS: print statistics at exit */
     int stats_fd;         /* where they go: a copy of stderr taken at start */
     uint32_t purge_delay; /* HMM_PURGE_DELAY: ms a free page stays before it is returned */
+    bool secure;          /* HMM_SECURE: canaries, poisoned frees, quarantine (secure.c) */
 } hmm_options;
 
 extern hmm_options hmm_opt;
