@@ -19,12 +19,18 @@
 
 #include "diag.h"
 #include "large.h"
+#include "slab.h"
 
 #define QUARANTINE_BLOCKS 256
 #define QUARANTINE_BYTES ((size_t)1 << 20)
 /* Bytes of a free block that hold the pattern. */
 #define POISON_MAX 4096
+#define POISON_BYTE 0xa5
 #define POISON 0xa5a5a5a5a5a5a5a5ULL
+
+/* What the poisoned part of a free block holds, compared with memcmp:
+ * the C library's is vectorized, a loop here would not be. */
+static const uint8_t poison_image[POISON_MAX] = {[0 ... POISON_MAX - 1] = POISON_BYTE};
 
 struct hmm_quarantine {
     size_t bytes;  /* usable bytes of the blocks held */
@@ -59,55 +65,61 @@ static uint64_t canary_of(const void *p)
     return x ^ (x >> 29);
 }
 
-static uint64_t *canary_slot(const hmm_chunk *c, const hmm_span *s, const void *p)
+/* The canary of block p, of usable size size, is right after its end. */
+static void seal(void *p, size_t size) { *(uint64_t *)((char *)p + size) = canary_of(p); }
+
+static void check_canary(const void *p, size_t size, const char *func)
 {
-    return (uint64_t *)((uintptr_t)p + hmm_block_usable(c, s));
+    if (*(const uint64_t *)((const char *)p + size) != canary_of(p))
+        hmm_misuse(func, "heap overflow at", p);
 }
 
 void hmm_secure_seal(const hmm_chunk *c, const hmm_span *s, void *p)
 {
-    *canary_slot(c, s, p) = canary_of(p);
+    seal(p, hmm_block_usable(c, s));
 }
 
 void hmm_secure_check(const hmm_chunk *c, const hmm_span *s, const void *p, const char *func)
 {
-    if (s && *canary_slot(c, s, p) != canary_of(p))
-        hmm_misuse(func, "heap overflow at", p);
+    if (s)
+        check_canary(p, hmm_block_usable(c, s), func);
 }
 
-static size_t poison_words(size_t size) { return (size < POISON_MAX ? size : POISON_MAX) / 8; }
+static size_t poison_len(size_t size) { return size < POISON_MAX ? size : POISON_MAX; }
 
-void hmm_secure_poison(void *p, size_t size)
-{
-    uint64_t *w = p;
-    for (size_t i = 0, n = poison_words(size); i < n; i++)
-        w[i] = POISON;
-}
+void hmm_secure_poison(void *p, size_t size) { memset(p, POISON_BYTE, poison_len(size)); }
 
-/* True when words from..end of the poisoned part of p still hold it. */
+/* True when the poisoned part of p, from byte from on, still holds it. */
 static bool poisoned(const void *p, size_t from, size_t size)
 {
-    const uint64_t *w = p;
-    uint64_t diff = 0;
-    for (size_t i = from, n = poison_words(size); i < n; i++)
-        diff |= w[i] ^ POISON;
-    return diff == 0;
+    size_t len = poison_len(size);
+    return len <= from || memcmp((const char *)p + from, poison_image, len - from) == 0;
 }
 
 void *hmm_secure_alloc(size_t size, size_t align, bool *zeroed)
 {
     /* A size beyond PTRDIFF_MAX fails in the layers; do not wrap it. */
-    void *p = hmm_alloc_block(size <= PTRDIFF_MAX ? size + HMM_CANARY_SIZE : size, align, zeroed);
-    if (!p || hmm_chunk_map_get(p) != 1)
-        return p;
+    size_t want = size <= PTRDIFF_MAX ? size + HMM_CANARY_SIZE : size;
+    hmm_heap *h = hmm_tls_thread_heap;
+    void *p;
+    unsigned cls;
+    /* What the fast path does, when it can: a block of the current slab,
+     * with no look at remote frees or maintenance. */
+    if (align <= HMM_ALIGN && want <= HMM_SMALL_MAX && h->cur[cls = hmm_size_class(want)]->free) {
+        *zeroed = false;
+        p = hmm_slab_alloc(h, cls);
+    } else {
+        p = hmm_alloc_block(want, align, zeroed);
+        if (!p || hmm_chunk_map_get(p) != 1 || hmm_chunk_of(p)->magic != HMM_CHUNK_NORMAL)
+            return p; /* huge: no canary */
+    }
     hmm_chunk *c = hmm_chunk_of(p);
-    if (c->magic != HMM_CHUNK_NORMAL)
-        return p; /* huge: no canary */
     hmm_span *s = hmm_span_of(c, p);
+    size_t usable = hmm_block_usable(c, s);
     /* Words 0 and 1 were the free list's. */
-    if (s->kind == HMM_SPAN_SLAB && !poisoned(p, 2, hmm_block_usable(c, s)))
+    if (s->kind == HMM_SPAN_SLAB && !poisoned(p, sizeof(hmm_block), usable))
         hmm_misuse("malloc", "write after free at", p);
-    hmm_secure_seal(c, s, p);
+    seal(p, usable);
     return p;
 }
 
@@ -119,7 +131,8 @@ static size_t release(void *p, const char *func)
     hmm_span *s = hmm_span_of(c, p);
     size_t size = hmm_block_usable(c, s);
     const hmm_block *b = p;
-    if ((uintptr_t)b->next != POISON || b->key != hmm_free_key(p) || !poisoned(p, 2, size))
+    if ((uintptr_t)b->next != POISON || b->key != hmm_free_key(p) ||
+        !poisoned(p, sizeof(hmm_block), size))
         hmm_misuse(func, "write after free at", p);
     hmm_free_block(c, s, p);
     return size;
@@ -150,8 +163,8 @@ static struct hmm_quarantine *quarantine_of(hmm_heap *h)
 
 void hmm_secure_free(hmm_chunk *c, hmm_span *s, void *p, const char *func)
 {
-    hmm_secure_check(c, s, p, func);
     size_t size = hmm_block_usable(c, s);
+    check_canary(p, size, func);
     hmm_secure_poison(p, size);
     ((hmm_block *)p)->key = hmm_free_key(p);
     hmm_heap *h = hmm_heap_get();
