@@ -1,6 +1,6 @@
 #!/bin/sh
 # hmm-run.sh - the hmm-run wrapper of the build tree: options, usage errors,
-# exit statuses, LD_PRELOAD handling, --stats, argument passing.
+# exit statuses, LD_PRELOAD handling, --stats, --secure, argument passing.
 
 test_name=hmm-run
 . "${abs_top_srcdir:?run through make check}/t/preload.sh"
@@ -29,11 +29,13 @@ hr() {
     st=$?
 }
 
-echo "1..30"
+echo "1..33"
 
 hr --help
 check "--help exits 0" [ "$st" = 0 ]
-check "--help prints the usage on stdout" grep -q '^Usage: hmm-run \[--stats\] \[--\] COMMAND' "$tmp/out"
+check "--help prints the usage on stdout" \
+    grep -q '^Usage: hmm-run \[--stats\] \[--secure\] \[--\] COMMAND' "$tmp/out"
+check "--help describes --secure" grep -q -- '--secure .*secure mode' "$tmp/out"
 
 hr --version
 check "--version exits 0" [ "$st" = 0 ]
@@ -93,6 +95,11 @@ check "stdin reaches the command" [ "$(cat "$tmp/out")" = "through stdin" ]
 
 hr --stats printenv HMM_STATS
 check "--stats sets HMM_STATS=1" [ "$(cat "$tmp/out")" = 1 ]
+hr --secure printenv HMM_SECURE
+check "--secure sets HMM_SECURE=1" [ "$(cat "$tmp/out")" = 1 ]
+hr --secure --stats perl -e 'print "hello\n"'
+check "--secure runs perl, with --stats too" \
+    sh -c "[ $st = 0 ] && [ \"\$(cat '$tmp/out')\" = hello ] && grep -q 'libhmm' '$tmp/err'"
 hr --stats perl -e 'print "hello\n"'
 check "--stats prints libhmm's statistics on stderr at exit" \
     sh -c "[ $st = 0 ] && [ \"\$(cat '$tmp/out')\" = hello ] && grep -q 'libhmm' '$tmp/err'"
