@@ -11,6 +11,7 @@
 #include "huge.h"
 #include "large.h"
 #include "remote.h"
+#include "secure.h"
 #include "slab.h"
 
 /* The calling thread's heap, brought up to date for allocating. */
@@ -24,9 +25,7 @@ static hmm_heap *heap_for_alloc(const char *func)
     return h;
 }
 
-/* One try at size (> 0) bytes aligned to align, from the layer that
- * serves that size; NULL when the memory could not be had. */
-static void *alloc_from(size_t size, size_t align, bool *zeroed, const char *func)
+void *hmm_alloc_block(size_t size, size_t align, bool *zeroed, const char *func)
 {
     *zeroed = false;
     if (size <= HMM_SMALL_MAX && align <= HMM_PAGE_SIZE) {
@@ -46,8 +45,15 @@ static void *alloc_from(size_t size, size_t align, bool *zeroed, const char *fun
     return hmm_heap_init() ? hmm_huge_alloc(size, align, zeroed) : NULL;
 }
 
-/* Allocates size bytes aligned to align; *zeroed tells whether they are
- * known to be zero.  Sets errno on failure. */
+/* One try: secure mode wraps the layers in its checks. */
+static void *alloc_once(size_t size, size_t align, bool *zeroed, const char *func)
+{
+    if (hmm_unlikely(hmm_secure_mode()))
+        return hmm_secure_alloc(size, align, zeroed, func);
+    return hmm_alloc_block(size, align, zeroed, func);
+}
+
+/* Every allocation the fast path does not finish.  Sets errno on failure. */
 static void *alloc_any(size_t size, size_t align, bool *zeroed, const char *func)
 {
     if (size > PTRDIFF_MAX) {
@@ -59,11 +65,11 @@ static void *alloc_any(size_t size, size_t align, bool *zeroed, const char *func
      * past the end of its mapping, on the chunk-map slot of the next). */
     if (size == 0)
         size = 1;
-    void *p = alloc_from(size, align, zeroed, func);
+    void *p = alloc_once(size, align, zeroed, func);
     /* The kernel refused memory (the heap, a chunk or a huge mapping):
      * what is held free may be all that is left, so it goes back first. */
     if (!p && hmm_heap_release_free(func))
-        p = alloc_from(size, align, zeroed, func);
+        p = alloc_once(size, align, zeroed, func);
     if (!p)
         errno = ENOMEM;
     return p;

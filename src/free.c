@@ -1,14 +1,17 @@
 /*
  * free.c - the slow path of free: every pointer the fast path could not
  * take is checked here (a pointer libhmm never handed out, or one already
- * freed, is reported and aborts), then freed by the layer that owns it.
- * Also the usable size of a block, which needs the same check.
+ * freed, is reported and aborts), then freed by the layer that owns it
+ * (in secure mode, after secure.c's checks and quarantine).  Also the
+ * usable size of a block, which needs the same check.
  */
 #include "heap.h"
 
 #include "diag.h"
 #include "huge.h"
+#include "options.h"
 #include "remote.h"
+#include "secure.h"
 
 hmm_span *hmm_locate(const void *p, const char *func, hmm_chunk **cp)
 {
@@ -51,11 +54,17 @@ void hmm_free_slow(void *p, const char *func)
         return;
     hmm_chunk *c;
     hmm_span *s = hmm_locate(p, func, &c);
-    if (!s) {
+    if (!s)
         hmm_huge_free(c);
-        return;
-    }
-    hmm_heap *h = hmm_tls_heap;
+    else if (hmm_unlikely(hmm_opt.secure))
+        hmm_secure_free(c, s, p, func);
+    else
+        hmm_free_block(c, s, p, func);
+}
+
+void hmm_free_block(hmm_chunk *c, hmm_span *s, void *p, const char *func)
+{
+    hmm_heap *h = hmm_tls_thread_heap;
     if (c->heap == h) {
         hmm_free_owned(h, p);
         return;
@@ -71,9 +80,8 @@ size_t hmm_block_usable(const hmm_chunk *c, const hmm_span *s)
 {
     if (!s)
         return hmm_huge_usable(c);
-    if (s->kind == HMM_SPAN_SLAB)
-        return s->bsize;
-    return (size_t)s->npages << HMM_PAGE_SHIFT;
+    size_t size = s->kind == HMM_SPAN_SLAB ? s->bsize : (size_t)s->npages << HMM_PAGE_SHIFT;
+    return hmm_opt.secure ? size - HMM_CANARY_SIZE : size;
 }
 
 size_t hmm_usable_size(const void *p, const char *func)

@@ -14,12 +14,14 @@
 #include "options.h"
 #include "os.h"
 #include "remote.h"
+#include "secure.h"
 #include "slab.h"
 #include "span.h"
 #include "stats.h"
 
 hmm_heap hmm_heap_empty = {.cur = {[0 ... HMM_NCLASS - 1] = &hmm_span_empty}};
 __thread hmm_heap *hmm_tls_heap __attribute__((tls_model("initial-exec"))) = &hmm_heap_empty;
+__thread hmm_heap *hmm_tls_thread_heap __attribute__((tls_model("initial-exec"))) = &hmm_heap_empty;
 uintptr_t hmm_secret;
 
 static pthread_mutex_t init_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -88,7 +90,7 @@ static hmm_heap *heap_new(void)
 
 hmm_heap *hmm_heap_get(void)
 {
-    hmm_heap *h = hmm_tls_heap;
+    hmm_heap *h = hmm_tls_thread_heap;
     if (hmm_likely(h != &hmm_heap_empty))
         return h;
     if (!hmm_heap_init())
@@ -111,7 +113,9 @@ hmm_heap *hmm_heap_get(void)
     pthread_mutex_unlock(&heaps_lock);
     if (!h)
         return NULL;
-    hmm_tls_heap = h;
+    hmm_tls_thread_heap = h;
+    if (!hmm_opt.secure)
+        hmm_tls_heap = h;
     /* After the TLS store: pthread_setspecific may allocate. */
     pthread_setspecific(exit_key, h);
     return h;
@@ -190,6 +194,8 @@ size_t hmm_heap_trim(size_t pad, enum hmm_purge how, const char *func)
 static void thread_exit(void *arg)
 {
     hmm_heap *h = arg;
+    if (hmm_unlikely(hmm_opt.secure))
+        hmm_secure_flush(h);
     /* Nobody may adopt the heap for a long time: its free pages go back
      * now rather than wait there.  Named after the call that runs this
      * destructor, even when the thread returned from its start routine. */
@@ -199,7 +205,7 @@ static void thread_exit(void *arg)
     h->next_abandoned = abandoned;
     abandoned = h;
     pthread_mutex_unlock(&heaps_lock);
-    hmm_tls_heap = &hmm_heap_empty;
+    hmm_tls_heap = hmm_tls_thread_heap = &hmm_heap_empty;
 }
 
 /* Every heap's chunk lock too: a child must find no chunk list half
@@ -231,7 +237,7 @@ static void fork_child(void)
     abandoned = NULL;
     for (hmm_list *l = all_heaps.next; l != &all_heaps; l = l->next) {
         hmm_heap *h = hmm_container_of(l, hmm_heap, all);
-        if (h == hmm_tls_heap)
+        if (h == hmm_tls_thread_heap)
             continue;
         if (h->state == HMM_HEAP_ABANDONED) {
             h->next_abandoned = abandoned;
@@ -244,7 +250,7 @@ static void fork_child(void)
 
 int hmm_check_heap(void)
 {
-    hmm_heap *h = hmm_tls_heap;
+    hmm_heap *h = hmm_tls_thread_heap;
     if (h == &hmm_heap_empty)
         return 0;
     hmm_remote_drain(h, "hmm_check_heap");

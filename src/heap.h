@@ -50,6 +50,8 @@ struct hmm_heap {
     hmm_block *out_head, *out_tail;
     unsigned out_n;
     hmm_list all; /* in the registry of heaps */
+    /* Secure mode: the blocks this thread freed whose reuse waits. */
+    struct hmm_quarantine *quarantine;
     struct hmm_heap *next_abandoned;
     int state;
     /* Held by the owner while it adds or unmaps a chunk, and by a thread
@@ -63,7 +65,11 @@ struct hmm_heap {
     char pad_[56];
 };
 
+/* The heap the fast paths use: the thread's heap, except in secure mode,
+ * where it stays hmm_heap_empty so that every call takes a slow path. */
 extern __thread hmm_heap *hmm_tls_heap __attribute__((tls_model("initial-exec")));
+/* The calling thread's heap (hmm_heap_empty before its first call). */
+extern __thread hmm_heap *hmm_tls_thread_heap __attribute__((tls_model("initial-exec")));
 /* A heap with no memory, the TLS value of a thread before its first call. */
 extern hmm_heap hmm_heap_empty;
 /* Per-process secret mixed into the mark and the link of free blocks. */
@@ -135,6 +141,14 @@ void hmm_heap_maintain(hmm_heap *h, const char *func);
 /* Slow paths: every call the fast paths cannot finish. */
 void *hmm_alloc_slow(size_t size, const char *func);
 void hmm_free_slow(void *p, const char *func);
+/* One try at size (> 0) bytes aligned to align from the layer that serves
+ * the size, without secure mode's checks or the retry after giving memory
+ * back; *zeroed tells whether they are known to be zero.  NULL when the
+ * memory could not be had. */
+void *hmm_alloc_block(size_t size, size_t align, bool *zeroed, const char *func);
+/* Frees block p (in span s of chunk c, checked by hmm_locate) through the
+ * layer and heap that own it; func names the entry point in a report. */
+void hmm_free_block(hmm_chunk *c, hmm_span *s, void *p, const char *func);
 /* Lists or releases slab s after a free made it empty or no longer full. */
 void hmm_slab_after_free(hmm_heap *h, hmm_span *s);
 
@@ -142,7 +156,8 @@ void hmm_slab_after_free(hmm_heap *h, hmm_span *s);
  * for a huge block.  A pointer libhmm did not hand out, or one already
  * freed, is reported as func's misuse. */
 hmm_span *hmm_locate(const void *p, const char *func, hmm_chunk **cp);
-/* The usable size of the block of chunk c and span s (NULL: huge). */
+/* The usable size of the block of chunk c and span s (NULL: huge): in
+ * secure mode, less the canary. */
 size_t hmm_block_usable(const hmm_chunk *c, const hmm_span *s);
 
 /* Allocates size bytes aligned to align (a power of two, >= 16). */

@@ -46,6 +46,7 @@ void hmm_options_init(void)
     const option_desc table[] = {
         {"HMM_STATS", NULL, &hmm_opt.stats, 1},
         {"HMM_PURGE_DELAY", &hmm_opt.purge_delay, NULL, HMM_PURGE_DELAY_MAX},
+        {"HMM_SECURE", NULL, &hmm_opt.secure, 1},
     };
     for (size_t i = 0; i < sizeof table / sizeof table[0]; i++) {
         const char *v = secure_getenv(table[i].name);

@@ -1,7 +1,8 @@
 /*
  * realloc.c - realloc: a block stays where it is when it can (a small one
  * that still fits, a large one resized in place by its owner, a huge one
- * remapped); otherwise a new block, a copy, and a free.
+ * remapped); otherwise a new block, a copy, and a free.  In secure mode
+ * the block's canary is checked first, and rewritten when its end moves.
  */
 #include "heap.h"
 
@@ -10,6 +11,8 @@
 
 #include "huge.h"
 #include "large.h"
+#include "options.h"
+#include "secure.h"
 
 void *hmm_realloc(void *p, size_t size, const char *func)
 {
@@ -25,6 +28,8 @@ void *hmm_realloc(void *p, size_t size, const char *func)
     }
     hmm_chunk *c;
     hmm_span *s = hmm_locate(p, func, &c);
+    if (hmm_unlikely(hmm_opt.secure))
+        hmm_secure_check(c, s, p, func);
     size_t old = hmm_block_usable(c, s);
     if (!s) {
         if (size > HMM_LARGE_MAX) {
@@ -40,10 +45,14 @@ void *hmm_realloc(void *p, size_t size, const char *func)
         /* Stay when the block fits and would not waste most of itself. */
         if (size <= old && size >= old / 2)
             return p;
-    } else if (c->heap == hmm_tls_heap && size > HMM_SMALL_MAX && size <= HMM_LARGE_MAX) {
-        size_t np = hmm_align_up(size, HMM_PAGE_SIZE) >> HMM_PAGE_SHIFT;
-        if (hmm_large_resize(c->heap, s, np))
+    } else if (c->heap == hmm_tls_thread_heap && size > HMM_SMALL_MAX && size <= HMM_LARGE_MAX) {
+        size_t canary = hmm_opt.secure ? HMM_CANARY_SIZE : 0;
+        size_t np = hmm_align_up(size + canary, HMM_PAGE_SIZE) >> HMM_PAGE_SHIFT;
+        if (hmm_large_resize(c->heap, s, np)) {
+            if (canary)
+                hmm_secure_seal(c, s, p);
             return p;
+        }
     }
     /* A block that must move to grow is given a quarter more pages, so a
      * buffer grown by small steps is not copied at every page. */

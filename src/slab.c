@@ -6,6 +6,7 @@
 #include "slab.h"
 
 #include "diag.h"
+#include "secure.h"
 #include "span.h"
 
 hmm_span hmm_span_empty;
@@ -27,6 +28,40 @@ static void carve(hmm_span *s)
     }
     s->carved = (uint16_t)(s->carved + n);
     s->carved_end = (uint32_t)(s->carved * bsize);
+}
+
+/* Secure mode's carve: the same blocks, poisoned and threaded in random
+ * order, so where the next block lies cannot be told from the last one.
+ * carve() threads them first and keeps the counts. */
+static void carve_shuffled(hmm_span *s)
+{
+    size_t from = s->carved;
+    hmm_block *rest = s->free;
+    carve(s);
+    size_t n = s->carved - from;
+    char *first = hmm_span_addr(s) + from * s->bsize;
+    uint16_t order[HMM_PAGE_SIZE / HMM_ALIGN];
+    for (size_t i = 0; i < n; i++) {
+        size_t j = hmm_secure_random() % (i + 1);
+        order[i] = order[j];
+        order[j] = (uint16_t)i;
+    }
+    for (size_t i = 0; i < n; i++) {
+        hmm_block *b = (hmm_block *)(first + order[i] * s->bsize);
+        hmm_secure_poison(b, s->bsize - HMM_CANARY_SIZE);
+        hmm_block_mark_free(b, hmm_free_key(b), rest);
+        rest = b;
+    }
+    s->free = rest;
+}
+
+/* Carves s's next page, shuffled in secure mode. */
+static void refill(hmm_span *s)
+{
+    if (hmm_unlikely(hmm_opt.secure))
+        carve_shuffled(s);
+    else
+        carve(s);
 }
 
 static hmm_span *slab_new(hmm_heap *h, unsigned cls)
@@ -84,7 +119,7 @@ void *hmm_slab_alloc(hmm_heap *h, unsigned cls, const char *func)
     hmm_span *s = h->cur[cls];
     if (!s->free) {
         if (s != &hmm_span_empty && s->carved < s->count) {
-            carve(s);
+            refill(s);
         } else {
             /* The current slab is full: it leaves the heap's view until a
              * free makes it partial again. */
@@ -99,7 +134,7 @@ void *hmm_slab_alloc(hmm_heap *h, unsigned cls, const char *func)
                     return NULL;
             }
             if (!s->free)
-                carve(s);
+                refill(s);
             h->cur[cls] = s;
         }
     }

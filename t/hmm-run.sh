@@ -1,7 +1,7 @@
 #!/bin/sh
 # hmm-run.sh - the hmm-run wrapper of the build tree: options, usage errors,
-# exit statuses, LD_PRELOAD handling, --stats and --stats=FILE, argument
-# passing.
+# exit statuses, LD_PRELOAD handling, --stats and --stats=FILE, --secure,
+# argument passing.
 
 test_name=hmm-run
 . "${abs_top_srcdir:?run through make check}/t/preload.sh"
@@ -30,11 +30,13 @@ hr() {
     st=$?
 }
 
-echo "1..35"
+echo "1..38"
 
 hr --help
 check "--help exits 0" [ "$st" = 0 ]
-check "--help prints the usage on stdout" grep -q '^Usage: hmm-run \[--stats\[=FILE\]\] \[--\] COMMAND' "$tmp/out"
+check "--help prints the usage on stdout" \
+    grep -q '^Usage: hmm-run \[--stats\[=FILE\]\] \[--secure\] \[--\] COMMAND' "$tmp/out"
+check "--help describes --secure" grep -q -- '--secure .*secure mode' "$tmp/out"
 
 hr --version
 check "--version exits 0" [ "$st" = 0 ]
@@ -94,6 +96,11 @@ check "stdin reaches the command" [ "$(cat "$tmp/out")" = "through stdin" ]
 
 hr --stats printenv HMM_STATS
 check "--stats sets HMM_STATS=1" [ "$(cat "$tmp/out")" = 1 ]
+hr --secure printenv HMM_SECURE
+check "--secure sets HMM_SECURE=1" [ "$(cat "$tmp/out")" = 1 ]
+hr --secure --stats perl -e 'print "hello\n"'
+check "--secure runs perl, with --stats too" \
+    sh -c "[ $st = 0 ] && [ \"\$(cat '$tmp/out')\" = hello ] && grep -q 'libhmm' '$tmp/err'"
 hr --stats perl -e 'print "hello\n"'
 check "--stats prints libhmm's statistics on stderr at exit" \
     sh -c "[ $st = 0 ] && [ \"\$(cat '$tmp/out')\" = hello ] && grep -q 'libhmm' '$tmp/err'"

@@ -1,0 +1,302 @@
+/*
+ * secure.c - secure mode (HMM_SECURE=1): a write past a block's usable
+ * size aborts at free and realloc, a write into a freed block is reported
+ * before the block is used again, freed blocks wait in a quarantine, fresh
+ * slab blocks come in random order, and ordinary work (realloc, calloc,
+ * aligned blocks, threads freeing each other's blocks) runs clean with the
+ * heap check passing.  The test re-executes itself to set HMM_SECURE=1
+ * before libhmm reads its options; each attack runs in a child whose one
+ * line of stderr is checked.
+ */
+#define _GNU_SOURCE
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/mman.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "tap.h"
+#include "testlib.h"
+
+int hmm_check_heap(void); /* src/heap.h; internal, 0 when consistent */
+
+/* The block an attack reports, written by the child into shared memory. */
+static void *volatile *shared;
+#define bad_ptr (*shared)
+
+typedef void (*attack_fn)(void);
+
+static int run_attack(void *arg)
+{
+    struct rlimit no_core = {0, 0};
+    setrlimit(RLIMIT_CORE, &no_core);
+    alarm(10);
+    (*(attack_fn *)arg)();
+    return 0; /* not reached when the attack is caught */
+}
+
+/* Runs fn in a child: it must abort after one line "libhmm: FUNC(): WHAT 0xBLOCK". */
+static void expect_abort(const char *desc, attack_fn fn, const char *func, const char *what)
+{
+    bad_ptr = NULL;
+    char buf[4096];
+    int status = tap_run_child(run_attack, &fn, buf, sizeof buf);
+    char want[256];
+    snprintf(want, sizeof want, "libhmm: %s(): %s %p\n", func, what, bad_ptr);
+    int good = WIFSIGNALED(status) && WTERMSIG(status) == SIGABRT && strcmp(buf, want) == 0;
+    ok(good, "%s: aborts with \"%.*s\"", desc, (int)strlen(want) - 1, want);
+    if (!good) {
+        if (WIFSIGNALED(status))
+            diag("child killed by signal %d", WTERMSIG(status));
+        else
+            diag("child exited with status %d", WEXITSTATUS(status));
+        diag("stderr: \"%s\"", buf);
+    }
+}
+
+/* One byte past the usable size of a block of size bytes, then free or realloc. */
+static char *overflow(size_t size)
+{
+    char *p = HmmAlloc(size);
+    bad_ptr = p;
+    ((volatile char *)p)[HmmUsableSize(p)] = 'x';
+    return p;
+}
+static void overflow_small_free(void) { HmmFree(overflow(100)); }
+static void overflow_large_free(void) { HmmFree(overflow(100000)); }
+static void overflow_small_realloc(void) { HmmFree(HmmRealloc(overflow(40), 41)); }
+static void overflow_large_realloc(void) { HmmFree(HmmRealloc(overflow(70000), 200000)); }
+
+/* Frees enough other blocks of size bytes to push p out of the quarantine. */
+static void churn(size_t size, int rounds)
+{
+    for (int i = 0; i < rounds; i++)
+        HmmFree(HmmAlloc(size));
+}
+static void uaf_small_quarantined(void)
+{
+    char *p = HmmAlloc(64);
+    bad_ptr = p;
+    HmmFree(p);
+    ((volatile char *)p)[20] = 1;
+    churn(64, 1000);
+}
+static void uaf_large_quarantined(void)
+{
+    char *p = HmmAlloc(100000);
+    bad_ptr = p;
+    HmmFree(p);
+    ((volatile char *)p)[3000] = 1;
+    churn(64, 1000);
+}
+static void uaf_small_reused(void)
+{
+    /* p leaves the quarantine intact, is written while on its slab's free
+     * list, and must be caught when a malloc would hand it out. */
+    enum { N = 400 };
+    static void *other[N];
+    char *p = HmmAlloc(80);
+    for (int i = 0; i < N; i++)
+        other[i] = HmmAlloc(80);
+    bad_ptr = p;
+    HmmFree(p);
+    for (int i = 0; i < N; i++)
+        HmmFree(other[i]);
+    ((volatile char *)p)[40] = 1;
+    for (int i = 0; i < N; i++)
+        other[i] = HmmAlloc(80);
+}
+static void double_free_quarantined(void)
+{
+    char *p = HmmAlloc(64);
+    bad_ptr = p;
+    HmmFree(p);
+    churn(64, 10);
+    HmmFree(p);
+}
+
+static void test_usable(void)
+{
+    int good = 1;
+    for (size_t size = 0; size <= 20000; size += size < 300 ? 1 : 997) {
+        char *p = HmmAlloc(size);
+        size_t u = HmmUsableSize(p);
+        good &= p != NULL && u >= size;
+        memset(p, 0x5c, u); /* every byte it was told it has */
+        HmmFree(p);
+    }
+    ok(good, "every usable byte of blocks of 0-20000 bytes can be written and freed");
+}
+
+static void test_quarantine(void)
+{
+    enum { N = 200 };
+    void *blocks[N];
+    void *p = HmmAlloc(48);
+    HmmFree(p);
+    int reused = -1;
+    for (int i = 0; i < N; i++) {
+        blocks[i] = HmmAlloc(48);
+        if (blocks[i] == p && reused < 0)
+            reused = i;
+    }
+    for (int i = 0; i < N; i++)
+        HmmFree(blocks[i]);
+    is_int(-1, reused, "a freed block is not handed out by the next %d allocations of its size", N);
+}
+
+static void test_shuffle(void)
+{
+    enum { N = 64 };
+    void *blocks[N];
+    int up = 1, down = 1;
+    for (int i = 0; i < N; i++) {
+        blocks[i] = HmmAlloc(720); /* a class nothing else here uses */
+        if (i > 0) {
+            up &= blocks[i] > blocks[i - 1];
+            down &= blocks[i] < blocks[i - 1];
+        }
+    }
+    ok(!up && !down, "%d blocks of a fresh class are not handed out in address order", N);
+    for (int i = 0; i < N; i++)
+        HmmFree(blocks[i]);
+}
+
+static void test_realloc(void)
+{
+    char *p = NULL;
+    size_t size = 0, bad = 0;
+    for (size_t next = 1; next <= 3 * 1024 * 1024; next += next / 3 + 1) {
+        p = HmmRealloc(p, next);
+        if (!p)
+            bail("HmmRealloc(%zu) failed", next);
+        bad += check_fill(p, size, 7) != -1;
+        fill(p, next, 7);
+        size = next;
+    }
+    for (size_t next = size; next > 10; next /= 3) {
+        p = HmmRealloc(p, next);
+        bad += check_fill(p, next, 7) != -1;
+    }
+    HmmFree(p);
+    is_int(0, (long long)bad, "realloc growing to 3 MiB and shrinking keeps the contents");
+}
+
+static void test_calloc(void)
+{
+    enum { N = 300 };
+    void *blocks[N];
+    for (int i = 0; i < N; i++) {
+        blocks[i] = HmmAlloc(i % 2 ? 200 : 40000);
+        memset(blocks[i], 0xff, i % 2 ? 200 : 40000);
+    }
+    for (int i = 0; i < N; i++)
+        HmmFree(blocks[i]);
+    size_t nonzero = 0;
+    for (int i = 0; i < N; i++) {
+        size_t size = i % 2 ? 200 : 40000;
+        unsigned char *p = blocks[i] = HmmCalloc(1, size);
+        for (size_t j = 0; j < size; j++)
+            nonzero += p[j] != 0;
+    }
+    for (int i = 0; i < N; i++)
+        HmmFree(blocks[i]);
+    is_int(0, (long long)nonzero, "calloc returns zeroed blocks where poisoned ones were freed");
+}
+
+static void test_aligned(void)
+{
+    int good = 1;
+    for (size_t align = 16; align <= 65536; align *= 2) {
+        for (size_t size = 1; size < 200000; size = size * 5 + 3) {
+            char *p = HmmAlignedAlloc(align, size);
+            good &= p && (uintptr_t)p % align == 0 && HmmUsableSize(p) >= size;
+            if (p) {
+                memset(p, 0x3c, HmmUsableSize(p));
+                HmmFree(p);
+            }
+        }
+    }
+    ok(good, "aligned blocks of 16 B-64 KiB alignment are aligned and fully usable");
+}
+
+/* Threads that free blocks other threads allocated, through a shared ring. */
+enum { NTHREADS = 4, PER_THREAD = 20000, RING = 64 };
+static void *ring[RING];
+static pthread_mutex_t ring_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static void *worker(void *arg)
+{
+    rng r;
+    rng_seed(&r, (uint64_t)(uintptr_t)arg + 1);
+    for (int i = 0; i < PER_THREAD; i++) {
+        size_t size = 1 + rng_below(&r, rng_below(&r, 8) ? 300 : 30000);
+        char *p = HmmAlloc(size);
+        memset(p, 0x11, size);
+        pthread_mutex_lock(&ring_lock);
+        unsigned k = (unsigned)rng_below(&r, RING);
+        void *old = ring[k];
+        ring[k] = p;
+        pthread_mutex_unlock(&ring_lock);
+        HmmFree(old);
+    }
+    return NULL;
+}
+
+static void test_threads(void)
+{
+    pthread_t t[NTHREADS];
+    for (uintptr_t i = 0; i < NTHREADS; i++)
+        if (pthread_create(&t[i], NULL, worker, (void *)i) != 0)
+            bail("pthread_create failed");
+    for (int i = 0; i < NTHREADS; i++)
+        pthread_join(t[i], NULL);
+    for (int i = 0; i < RING; i++)
+        HmmFree(ring[i]);
+    ok(1, "%d threads freeing each other's blocks run clean", NTHREADS);
+    ok(hmm_check_heap() == 0, "hmm_check_heap() passes (it aborts otherwise)");
+}
+
+int main(int argc, char **argv)
+{
+    (void)argc;
+    const char *s = getenv("HMM_SECURE");
+    if (!s || strcmp(s, "1") != 0) {
+        setenv("HMM_SECURE", "1", 1);
+        execv("/proc/self/exe", argv);
+        sysbail("cannot re-execute %s", argv[0]);
+    }
+    shared = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    if (shared == MAP_FAILED)
+        sysbail("mmap");
+    plan_lazy();
+    HmmFree(HmmAlloc(1));
+    expect_abort("one byte past a small block, at free", overflow_small_free, "HmmFree",
+                 "heap overflow at");
+    expect_abort("one byte past a large block, at free", overflow_large_free, "HmmFree",
+                 "heap overflow at");
+    expect_abort("one byte past a small block, at realloc", overflow_small_realloc, "HmmRealloc",
+                 "heap overflow at");
+    expect_abort("one byte past a large block, at realloc", overflow_large_realloc, "HmmRealloc",
+                 "heap overflow at");
+    expect_abort("a write into a freed small block, caught when it leaves the quarantine",
+                 uaf_small_quarantined, "HmmFree", "write after free at");
+    expect_abort("a write into a freed large block, caught when it leaves the quarantine",
+                 uaf_large_quarantined, "HmmFree", "write after free at");
+    expect_abort("a write into a free small block, caught when it would be handed out",
+                 uaf_small_reused, "HmmAlloc", "write after free at");
+    expect_abort("a second free of a quarantined block", double_free_quarantined, "HmmFree",
+                 "double free");
+    test_usable();
+    test_quarantine();
+    test_shuffle();
+    test_realloc();
+    test_calloc();
+    test_aligned();
+    test_threads();
+    ok(hmm_check_heap() == 0, "hmm_check_heap() passes at the end");
+    return tap_done();
+}
