@@ -15,61 +15,11 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "report.h"
 #include "tap.h"
 #include "testlib.h"
 
-typedef void (*misuse_fn)(void);
-
-/* The address a case passes, written by the child into memory shared with
- * the parent (stack addresses are only known in the child). */
-static void *volatile *shared;
-#define bad_ptr (*shared)
 static char static_array[256] __attribute__((aligned(16)));
-
-struct misuse_case {
-    misuse_fn fn;
-};
-
-/* In the child: no core file, a time limit, then the misuse. */
-static int run_misuse(void *arg)
-{
-    struct rlimit no_core = {0, 0};
-    setrlimit(RLIMIT_CORE, &no_core);
-    signal(SIGALRM, SIG_DFL);
-    alarm(10);
-    ((struct misuse_case *)arg)->fn();
-    return 0; /* not reached when the misuse is caught */
-}
-
-/* Runs fn in a child; checks it aborts with the one-line message. */
-static void expect_abort(const char *desc, misuse_fn fn, const char *func, const char *what)
-{
-    bad_ptr = NULL;
-    char buf[4096];
-    struct misuse_case c = {fn};
-    int status = tap_run_child(run_misuse, &c, buf, sizeof buf);
-
-    char want[128];
-    int prefix = snprintf(want, sizeof want, "libhmm: %s(): %s ", func, what);
-    int good = WIFSIGNALED(status) && WTERMSIG(status) == SIGABRT;
-    const char *nl = strchr(buf, '\n');
-    if (good)
-        good = nl != NULL && nl[1] == '\0' && strncmp(buf, want, (size_t)prefix) == 0;
-    if (good) {
-        char *end;
-        unsigned long long addr = strtoull(buf + prefix, &end, 16);
-        good = strncmp(buf + prefix, "0x", 2) == 0 && end == nl &&
-               addr == (unsigned long long)(uintptr_t)bad_ptr;
-    }
-    ok(good, "%s: aborts with \"%s%p\"", desc, want, bad_ptr);
-    if (!good) {
-        if (WIFSIGNALED(status))
-            diag("child killed by signal %d", WTERMSIG(status));
-        else
-            diag("child exited with status %d", WEXITSTATUS(status));
-        diag("stderr: \"%s\"", buf);
-    }
-}
 
 /* The cases. */
 static void hmm_free_stack(void)
@@ -286,9 +236,6 @@ int main(int argc, char **argv)
         return 0;
     }
     self = argv[0];
-    shared = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-    if (shared == MAP_FAILED)
-        sysbail("mmap");
     plan_lazy();
     expect_abort("HmmFree of a bad pointer as the first call into libhmm", hmm_first_call,
                  "HmmFree", "invalid pointer");

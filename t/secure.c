@@ -18,44 +18,11 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "report.h"
 #include "tap.h"
 #include "testlib.h"
 
 int hmm_check_heap(void); /* src/heap.h; internal, 0 when consistent */
-
-/* The block an attack reports, written by the child into shared memory. */
-static void *volatile *shared;
-#define bad_ptr (*shared)
-
-typedef void (*attack_fn)(void);
-
-static int run_attack(void *arg)
-{
-    struct rlimit no_core = {0, 0};
-    setrlimit(RLIMIT_CORE, &no_core);
-    alarm(10);
-    (*(attack_fn *)arg)();
-    return 0; /* not reached when the attack is caught */
-}
-
-/* Runs fn in a child: it must abort after one line "libhmm: FUNC(): WHAT 0xBLOCK". */
-static void expect_abort(const char *desc, attack_fn fn, const char *func, const char *what)
-{
-    bad_ptr = NULL;
-    char buf[4096];
-    int status = tap_run_child(run_attack, &fn, buf, sizeof buf);
-    char want[256];
-    snprintf(want, sizeof want, "libhmm: %s(): %s %p\n", func, what, bad_ptr);
-    int good = WIFSIGNALED(status) && WTERMSIG(status) == SIGABRT && strcmp(buf, want) == 0;
-    ok(good, "%s: aborts with \"%.*s\"", desc, (int)strlen(want) - 1, want);
-    if (!good) {
-        if (WIFSIGNALED(status))
-            diag("child killed by signal %d", WTERMSIG(status));
-        else
-            diag("child exited with status %d", WEXITSTATUS(status));
-        diag("stderr: \"%s\"", buf);
-    }
-}
 
 /* One byte past the usable size of a block of size bytes, then free or realloc. */
 static char *overflow(size_t size)
@@ -269,9 +236,6 @@ int main(int argc, char **argv)
         execv("/proc/self/exe", argv);
         sysbail("cannot re-execute %s", argv[0]);
     }
-    shared = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-    if (shared == MAP_FAILED)
-        sysbail("mmap");
     plan_lazy();
     HmmFree(HmmAlloc(1));
     expect_abort("one byte past a small block, at free", overflow_small_free, "HmmFree",
