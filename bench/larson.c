@@ -71,8 +71,7 @@ int main(int argc, char **argv)
         pthread_t th[MAXTHREADS];
         for (int i = 0; i < threads; i++) {
             /* Round r: thread i works on table (i + r) % threads. */
-            int rc = pthread_create(&th[i], NULL, worker,
-                                    &tables[(i + r) % threads]);
+            int rc = pthread_create(&th[i], NULL, worker, &tables[(i + r) % threads]);
             bench_check(rc == 0, "pthread_create: %s", strerror(rc));
         }
         for (int i = 0; i < threads; i++)

@@ -39,10 +39,7 @@ static struct pair pairs[PAIRS];
 static size_t max_size = 256;
 
 /* The block's size is encoded in its tag so the consumer can verify it. */
-static inline size_t tag_size(uint64_t tag)
-{
-    return 16 + (size_t)(tag % (max_size - 15));
-}
+static inline size_t tag_size(uint64_t tag) { return 16 + (size_t)(tag % (max_size - 15)); }
 
 static void *producer(void *arg)
 {
