@@ -7,11 +7,13 @@
  * is handed to a fresh thread (the old ones exit), so most blocks are
  * freed by a thread other than the one that allocated them, and thread
  * heaps come and go as in a server with a thread per connection.
+ *
+ * Usage: larson [SCALE [THREADS]]: THREADS workers (default 4, at most 16).
  */
 #include "bench.h"
 #include <pthread.h>
 
-#define THREADS 4
+#define MAXTHREADS 16
 #define SLOTS 2000
 #define MINSZ 8
 #define MAXSZ 512
@@ -25,7 +27,8 @@ struct table {
     long ops;
 };
 
-static struct table tables[THREADS];
+static struct table tables[MAXTHREADS];
+static int threads = 4;
 
 static void *worker(void *arg)
 {
@@ -49,27 +52,33 @@ static void *worker(void *arg)
 
 int main(int argc, char **argv)
 {
-    double scale = bench_scale(argc, argv);
+    if (argc > 2) {
+        threads = atoi(argv[2]);
+        if (threads < 1 || threads > MAXTHREADS) {
+            fprintf(stderr, "usage: %s [SCALE [THREADS 1..%d]]\n", argv[0], MAXTHREADS);
+            return 2;
+        }
+    }
+    double scale = bench_scale(argc < 2 ? argc : 2, argv);
     long rounds = bench_scaled(60, scale, 2);
     long ops = 100000;
 
-    for (int i = 0; i < THREADS; i++) {
+    for (int i = 0; i < threads; i++) {
         tables[i].rng = 0x1234 + (uint64_t)i * 77;
         tables[i].ops = ops;
     }
     for (long r = 0; r < rounds; r++) {
-        pthread_t th[THREADS];
-        for (int i = 0; i < THREADS; i++) {
-            /* Round r: thread i works on table (i + r) % THREADS. */
-            int rc = pthread_create(&th[i], NULL, worker,
-                                    &tables[(i + r) % THREADS]);
+        pthread_t th[MAXTHREADS];
+        for (int i = 0; i < threads; i++) {
+            /* Round r: thread i works on table (i + r) % threads. */
+            int rc = pthread_create(&th[i], NULL, worker, &tables[(i + r) % threads]);
             bench_check(rc == 0, "pthread_create: %s", strerror(rc));
         }
-        for (int i = 0; i < THREADS; i++)
+        for (int i = 0; i < threads; i++)
             pthread_join(th[i], NULL);
     }
     uint64_t sum = 0;
-    for (int i = 0; i < THREADS; i++) {
+    for (int i = 0; i < threads; i++) {
         struct table *t = &tables[i];
         for (int k = 0; k < SLOTS; k++) {
             if (t->blk[k]) {

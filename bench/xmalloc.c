@@ -5,6 +5,9 @@
  * and pass them in batches through a bounded single-producer /
  * single-consumer ring to a consumer thread, which checks and frees them.
  * Every block is freed by a thread other than the one that allocated it.
+ *
+ * Usage: xmalloc [SCALE [MAXSIZE]]: block sizes 16..MAXSIZE (default 256,
+ * at most 4096) bytes.
  */
 #include "bench.h"
 #include <pthread.h>
@@ -33,11 +36,10 @@ struct pair {
 
 static struct pair pairs[PAIRS];
 
+static size_t max_size = 256;
+
 /* The block's size is encoded in its tag so the consumer can verify it. */
-static inline size_t tag_size(uint64_t tag)
-{
-    return 16 + (size_t)(tag % 241); /* 16 .. 256 */
-}
+static inline size_t tag_size(uint64_t tag) { return 16 + (size_t)(tag % (max_size - 15)); }
 
 static void *producer(void *arg)
 {
@@ -87,7 +89,14 @@ static void *consumer(void *arg)
 
 int main(int argc, char **argv)
 {
-    double scale = bench_scale(argc, argv);
+    if (argc > 2) {
+        max_size = (size_t)atol(argv[2]);
+        if (max_size < 16 || max_size > 4096) {
+            fprintf(stderr, "usage: %s [SCALE [MAXSIZE 16..4096]]\n", argv[0]);
+            return 2;
+        }
+    }
+    double scale = bench_scale(argc < 2 ? argc : 2, argv);
     long batches = bench_scaled(40000, scale, 100);
     pthread_t th[2 * PAIRS];
     for (int i = 0; i < PAIRS; i++) {

@@ -95,16 +95,14 @@ hmm_heap *hmm_heap_get(void)
         return h;
     if (!hmm_heap_init())
         return NULL;
+    /* The stack's top is the heap abandoned last, whose free pages are the
+     * likeliest to be still resident (thread exit leaves them to the purge
+     * delay). */
     pthread_mutex_lock(&heaps_lock);
     h = abandoned;
-    if (h) {
+    bool adopted = h != NULL;
+    if (adopted) {
         abandoned = h->next_abandoned;
-        hmm_stat_add(&hmm_gstats.heaps_reused, 1);
-        /* Wait out a thread that is draining it (see reclaim). */
-        int expect = HMM_HEAP_ABANDONED;
-        while (!__atomic_compare_exchange_n(&h->state, &expect, HMM_HEAP_ACTIVE, false,
-                                            __ATOMIC_ACQUIRE, __ATOMIC_RELAXED))
-            expect = HMM_HEAP_ABANDONED;
     } else {
         h = heap_new();
         if (h)
@@ -113,6 +111,16 @@ hmm_heap *hmm_heap_get(void)
     pthread_mutex_unlock(&heaps_lock);
     if (!h)
         return NULL;
+    if (adopted) {
+        hmm_stat_add(&hmm_gstats.heaps_reused, 1);
+        /* Off the stack, the heap is ours once a thread draining it (see
+         * hmm_remote_reclaim) lets go; waiting for that outside the lock
+         * keeps other threads' starts and exits from waiting too. */
+        int expect = HMM_HEAP_ABANDONED;
+        while (!__atomic_compare_exchange_n(&h->state, &expect, HMM_HEAP_ACTIVE, false,
+                                            __ATOMIC_ACQUIRE, __ATOMIC_RELAXED))
+            expect = HMM_HEAP_ABANDONED;
+    }
     hmm_tls_thread_heap = h;
     if (!hmm_opt.secure)
         hmm_tls_heap = h;
@@ -121,15 +129,15 @@ hmm_heap *hmm_heap_get(void)
     return h;
 }
 
-/* Drains and purges heaps whose threads exited. */
+/* Drains heaps whose threads exited, and purges their idle pages.  Walks
+ * the registry rather than the abandoned stack, so the registry lock is
+ * held a step at a time, never across a purge: threads starting or
+ * exiting meanwhile do not wait. */
 static void reclaim_abandoned(const char *func)
 {
-    /* Only a try: maintenance must never wait for thread creation. */
-    if (pthread_mutex_trylock(&heaps_lock) != 0)
-        return;
-    for (hmm_heap *h = abandoned; h; h = h->next_abandoned)
-        hmm_remote_reclaim(h, HMM_PURGE_IDLE, 0, func);
-    pthread_mutex_unlock(&heaps_lock);
+    for (hmm_heap *h = hmm_heap_next(NULL); h; h = hmm_heap_next(h))
+        if (__atomic_load_n(&h->state, __ATOMIC_RELAXED) == HMM_HEAP_ABANDONED)
+            hmm_remote_reclaim(h, HMM_PURGE_IDLE, 0, func);
 }
 
 void hmm_heap_maintain(hmm_heap *h, const char *func)
@@ -196,10 +204,14 @@ static void thread_exit(void *arg)
     hmm_heap *h = arg;
     if (hmm_unlikely(hmm_opt.secure))
         hmm_secure_flush(h);
-    /* Nobody may adopt the heap for a long time: its free pages go back
-     * now rather than wait there.  Named after the call that runs this
-     * destructor, even when the thread returned from its start routine. */
-    give_back(h, true, HMM_PURGE_FORCE, 0, "pthread_exit");
+    /* The heap goes to the next thread that starts, often at once: its
+     * free pages stay for it, warm, unless idle for the purge delay
+     * already (purging them all made every new thread fault them in
+     * again, 15-18 us a page).  Should no thread come, the live heaps'
+     * maintenance purges them as they age (hmm_remote_reclaim).  Named
+     * after the call that runs this destructor, even when the thread
+     * returned from its start routine. */
+    give_back(h, true, HMM_PURGE_IDLE, 0, "pthread_exit");
     pthread_mutex_lock(&heaps_lock);
     h->state = HMM_HEAP_ABANDONED;
     h->next_abandoned = abandoned;

@@ -109,9 +109,13 @@ void hmm_slab_after_free(hmm_heap *h, hmm_span *s)
 
 void hmm_slab_free(hmm_heap *h, hmm_span *s, hmm_block *b)
 {
+    hmm_block *head = s->free;
     hmm_slab_push(s, b, hmm_free_key(b));
-    s->used--;
-    hmm_slab_after_free(h, s);
+    /* As in hmm_free: a slab that had free blocks is current or listed
+     * already, so only one that became empty or was full needs a look
+     * (draining remote frees calls this for every block). */
+    if (--s->used == 0 || head == NULL)
+        hmm_slab_after_free(h, s);
 }
 
 void *hmm_slab_alloc(hmm_heap *h, unsigned cls, const char *func)

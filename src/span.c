@@ -276,7 +276,10 @@ size_t hmm_span_purge_if_due(hmm_heap *h, uint64_t now)
     if (now < h->next_purge)
         return 0;
     h->next_purge = now + hmm_opt.purge_delay / 2 + 1;
-    if (((size_t)h->dirty_pages << HMM_PAGE_SHIFT) >= hmm_opt.trim_threshold || h->nchunks > 1)
+    /* A heap whose thread exited (drained by another, so not ACTIVE) may
+     * wait long for a new one: none of its idle pages is kept for it. */
+    if (((size_t)h->dirty_pages << HMM_PAGE_SHIFT) >= hmm_opt.trim_threshold || h->nchunks > 1 ||
+        h->state != HMM_HEAP_ACTIVE)
         return hmm_span_purge(h, HMM_PURGE_IDLE, 0);
     return 0;
 }
