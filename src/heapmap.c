@@ -27,8 +27,21 @@ static struct {
     uint64_t next_ms;   /* the next sample is due then */
     uint64_t snap_live; /* live bytes at the last snapshot */
     unsigned snaps;
-    bool busy; /* one writer at a time; others skip their sample */
+    /* The process id of the thread writing, 0 when none: one writer at a
+     * time, the others skip their sample.  A child of fork may find its
+     * parent's id there, left by a thread the child does not have: for
+     * the child that is no writer. */
+    uint64_t writer;
 } map = {.fd = -1};
+
+static bool map_trylock(uint64_t pid)
+{
+    uint64_t cur = __atomic_load_n(&map.writer, __ATOMIC_RELAXED);
+    return cur != pid && __atomic_compare_exchange_n(&map.writer, &cur, pid, false,
+                                                     __ATOMIC_ACQUIRE, __ATOMIC_RELAXED);
+}
+
+static void map_unlock(void) { __atomic_store_n(&map.writer, 0, __ATOMIC_RELEASE); }
 
 /* Lines gathered and written a buffer at a time. */
 typedef struct out {
@@ -58,9 +71,8 @@ __attribute__((format(printf, 2, 3))) static void out_printf(out *o, const char 
 
 /* True when map.fd is this process's file, opening it if need be (first
  * use, or the first in a child that fork gave our descriptor). */
-static bool map_open(uint64_t now)
+static bool map_open(uint64_t now, uint64_t pid)
 {
-    uint64_t pid = hmm_os_getpid();
     if (map.fd >= 0 && map.pid == pid)
         return true;
     if (map.fd >= 0)
@@ -128,10 +140,10 @@ static void put_snapshot(out *o, uint64_t ms, const char *why)
 
 /* One T line, and a snapshot when live bytes grew by a quarter (so a
  * growing heap gets a logarithmic number of them) or at exit.  The caller
- * holds map.busy. */
-static void write_sample(uint64_t now, bool at_exit)
+ * holds the map (map_trylock(pid)). */
+static void write_sample(uint64_t now, uint64_t pid, bool at_exit)
 {
-    if (!map_open(now))
+    if (!map_open(now, pid))
         return;
     hmm_census c;
     hmm_census_all(&c);
@@ -156,11 +168,13 @@ static void write_sample(uint64_t now, bool at_exit)
 
 void hmm_heap_map_sample(uint64_t now)
 {
-    if (now < __atomic_load_n(&map.next_ms, __ATOMIC_RELAXED) ||
-        __atomic_exchange_n(&map.busy, true, __ATOMIC_ACQUIRE))
+    if (now < __atomic_load_n(&map.next_ms, __ATOMIC_RELAXED))
         return;
-    write_sample(now, false);
-    __atomic_store_n(&map.busy, false, __ATOMIC_RELEASE);
+    uint64_t pid = hmm_os_getpid();
+    if (!map_trylock(pid))
+        return;
+    write_sample(now, pid, false);
+    map_unlock();
 }
 
 __attribute__((destructor)) static void heap_map_at_exit(void)
@@ -169,14 +183,15 @@ __attribute__((destructor)) static void heap_map_at_exit(void)
     if (!hmm_opt.heap_map[0])
         return;
     /* Another thread may be writing a sample: the last word waits for it. */
-    while (__atomic_exchange_n(&map.busy, true, __ATOMIC_ACQUIRE))
+    uint64_t pid = hmm_os_getpid();
+    while (!map_trylock(pid))
         ;
-    write_sample(hmm_os_now_ms(), true);
+    write_sample(hmm_os_now_ms(), pid, true);
     if (map.fd >= 0)
         hmm_os_close(map.fd);
     map.fd = -1;
     /* Later destructors may allocate: no sample may reopen (and so empty)
      * the file after the last word. */
     hmm_opt.heap_map[0] = '\0';
-    __atomic_store_n(&map.busy, false, __ATOMIC_RELEASE);
+    map_unlock();
 }

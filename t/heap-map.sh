@@ -8,7 +8,7 @@ test_name=heap-map
 . "${abs_top_srcdir:?run through make check}/t/preload.sh"
 . "$abs_top_srcdir/t/tools.sh"
 
-echo "1..12"
+echo "1..13"
 
 # A sample at every allocating slow path, so a short run has many.
 HMM_HEAP_MAP_INTERVAL=0
@@ -46,9 +46,18 @@ sys.exit(not (d[:8] == b'\x89PNG\r\n\x1a\n' and 600 <= w <= 4000 and 400 <= h <=
     check "--at exit draws an SVG that parses as XML" "$py" -c "
 import sys, xml.etree.ElementTree as E
 sys.exit(E.parse('$tmp/heap.svg').getroot().tag != '{http://www.w3.org/2000/svg}svg')"
+    # A child of fork (no exec) writes a stream of its own, named by its
+    # process id; the parent's is drawn.
+    hr --heap-map "$tmp/fork.png" -- "$py" -c '
+import os
+pid = os.fork()
+blocks = [bytes(100 + i % 2000) for i in range(20000)]
+os._exit(0) if pid == 0 else os.waitpid(pid, 0)'
+    check "after fork, parent and child write their own streams; the parent's is drawn" \
+        sh -c "[ $st = 0 ] && grep -q '2 processes wrote heap maps; drawn: process' '$tmp/err'"
 else
     for t in "runs the command" "PNG dimensions" "H record" "T records" "snapshots" \
-        "C and P records" "exit status" "SVG"; do
+        "C and P records" "exit status" "SVG" "fork"; do
         skip "--heap-map: $t"
     done
 fi
