@@ -269,7 +269,8 @@ hmm-run sh -c 'exit 7'
 check "hmm-run passes the exit status on" test $? -eq 7
 hmm-run /nonexistent/program 2> /dev/null
 check "hmm-run exits 127 for a missing command" test $? -eq 127
-# --compare and --heap-map: the helpers in /usr/libexec/libhmm, and
+# --compare and --heap-map: the helpers in /usr/share/libhmm and
+# /usr/libexec/libhmm, and
 # python3-matplotlib, which apt installed as a recommendation.
 if hmm-run --compare -n 1 --allocators libhmm,glibc --chart cmp.svg -- sort -n input.txt \
     > compare.out 2> compare.err; then
@@ -368,7 +369,8 @@ else
 fi
 left=$(ls -d /usr/lib/*/libhmm* /usr/lib/*/pkgconfig/hmm.pc /usr/bin/hmm-run /usr/include/hmm.h \
     /usr/share/man/*/Hmm* /usr/share/man/*/libhmm* /usr/share/man/*/hmm-run* \
-    /usr/share/doc/libhmm* /usr/share/lintian/overrides/libhmm* /usr/libexec/libhmm 2> /dev/null)
+    /usr/share/doc/libhmm* /usr/share/lintian/overrides/libhmm* /usr/libexec/libhmm \
+    /usr/share/libhmm 2> /dev/null)
 if [ -z "$left" ]; then
     ok "no file left behind"
 else

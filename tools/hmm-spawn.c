@@ -1,6 +1,6 @@
 /*
  * hmm-spawn - run one command and report its cost: the launcher of
- * hmm-run --compare (installed in libhmm's libexec directory) and of the
+ * hmm-run --compare (installed as /usr/libexec/libhmm/hmm-spawn) and of the
  * benchmark suite (built as bench/bin/spawn).
  *
  * Usage: hmm-spawn RESULT TIMEOUT PRELOAD COMMAND [ARG...]
