@@ -55,7 +55,6 @@ EXTRA_DIST += \
 	bench/aligned.c \
 	bench/memreturn.c \
 	bench/fastpath.c \
-	bench/spawn.c \
 	bench/py-workload.py \
 	bench/run-bench \
 	bench/run-fastpath \
@@ -111,9 +110,10 @@ bench/bin/fastpath: $(srcdir)/bench/fastpath.c $(srcdir)/bench/bench.h
 	@$(MKDIR_P) bench/bin
 	$(AM_V_CC)$(CC) $(BENCH_COPTS) -o $@ $(srcdir)/bench/fastpath.c
 
-bench/bin/spawn: $(srcdir)/bench/spawn.c
+# The launcher hmm-run --compare installs too (tools/local.mk).
+bench/bin/spawn: $(srcdir)/tools/hmm-spawn.c
 	@$(MKDIR_P) bench/bin
-	$(AM_V_CC)$(CC) $(BENCH_COPTS) -o $@ $(srcdir)/bench/spawn.c
+	$(AM_V_CC)$(CC) $(BENCH_COPTS) -o $@ $(srcdir)/tools/hmm-spawn.c
 
 bench: bench-programs $(lib_LTLIBRARIES)
 	$(BENCH_RUN)

@@ -41,7 +41,6 @@ EXTRA_DIST += \
 	debian/copyright \
 	debian/libhmm-dev.install \
 	debian/libhmm.install \
-	debian/libhmm.lintian-overrides \
 	debian/libhmm1.install \
 	debian/libhmm1.lintian-overrides \
 	debian/libhmm1.symbols \

@@ -2,7 +2,8 @@
  * census.h - figures of the heaps counted on demand by walking their
  * chunks, so that nothing on the allocation paths counts bytes: a slab
  * descriptor already knows its blocks in use, a large block's its pages.
- * Shared by HmmGetStats and glibc's introspection calls.
+ * Shared by HmmGetStats, glibc's introspection calls and the heap map
+ * (heapmap.c), which reads the same walk span by span.
  */
 #ifndef HMM_CENSUS_H
 #define HMM_CENSUS_H
@@ -27,6 +28,24 @@ typedef struct hmm_census {
     hmm_class_census cls[HMM_NCLASS];
 } hmm_census;
 
+/* One span as a walk read it: each field is loaded once, since another
+ * thread may be rewriting the descriptor.  A chunk's header pages come
+ * first, as a span of kind HMM_SPAN_META; a slab whose fields do not add
+ * up (caught mid-update) is given kind HMM_SPAN_NONE. */
+typedef struct hmm_span_view {
+    const hmm_chunk *chunk;
+    size_t first, npages; /* pages [first, first + npages) of chunk */
+    unsigned kind, flags;
+    unsigned cls;                /* SLAB: size class */
+    uint64_t used, count, bsize; /* SLAB: blocks handed out, blocks, block size */
+} hmm_span_view;
+
+typedef void hmm_span_visitor(const hmm_span_view *v, void *arg);
+
+/* Calls visit(v, arg) for every span of every chunk of h, in address order
+ * within a chunk, under h's lock (see hmm_census_heap).  A chunk's walk
+ * stops early at a head the owner is rewriting. */
+void hmm_census_walk(hmm_heap *h, hmm_span_visitor *visit, void *arg);
 /* Adds h's figures to *c.  The owner may change h meanwhile: the figures
  * of another live thread's heap are a snapshot that may be off by what it
  * did during the walk, but its chunks cannot be unmapped under the walk. */

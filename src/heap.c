@@ -10,6 +10,7 @@
 #include <pthread.h>
 
 #include "diag.h"
+#include "heapmap.h"
 #include "huge.h"
 #include "options.h"
 #include "os.h"
@@ -144,6 +145,7 @@ void hmm_heap_maintain(hmm_heap *h, const char *func)
 {
     uint64_t now = hmm_os_now_ms();
     hmm_span_purge_if_due(h, now);
+    hmm_heap_map_tick(now);
     if (now < h->next_reclaim)
         return;
     /* Memory no live heap's own passes would reach: the huge cache, and

@@ -13,7 +13,12 @@
 #include "os.h"
 
 hmm_options hmm_opt = {
-    .stats = false, .stats_fd = 2, .purge_delay = 250, .trim_threshold = (size_t)1 << 20};
+    .stats = false,
+    .stats_fd = 2,
+    .purge_delay = 250,
+    .trim_threshold = (size_t)1 << 20,
+    .heap_map_interval = 10,
+};
 
 typedef struct option_desc {
     const char *name;
@@ -38,6 +43,20 @@ static bool parse_u32(const char *s, uint32_t max, uint32_t *out)
     return true;
 }
 
+/* The path in environment variable name, into buf; left empty when unset
+ * or too long for buf. */
+static void copy_path(const char *name, char *buf, size_t size)
+{
+    const char *v = secure_getenv(name);
+    if (!v || !*v)
+        return;
+    size_t n = strlen(v);
+    if (n < size)
+        memcpy(buf, v, n + 1);
+    else
+        hmm_warn("ignoring %s: longer than %zu bytes", name, size - 1);
+}
+
 void hmm_options_init(void)
 {
     static bool done;
@@ -47,6 +66,7 @@ void hmm_options_init(void)
         {"HMM_STATS", NULL, &hmm_opt.stats, 1},
         {"HMM_PURGE_DELAY", &hmm_opt.purge_delay, NULL, HMM_PURGE_DELAY_MAX},
         {"HMM_SECURE", NULL, &hmm_opt.secure, 1},
+        {"HMM_HEAP_MAP_INTERVAL", &hmm_opt.heap_map_interval, NULL, HMM_PURGE_DELAY_MAX},
     };
     for (size_t i = 0; i < sizeof table / sizeof table[0]; i++) {
         const char *v = secure_getenv(table[i].name);
@@ -64,17 +84,25 @@ void hmm_options_init(void)
             *table[i].flag = x != 0;
     }
     /* Copied: the program may change its environment before it exits. */
-    const char *file = secure_getenv("HMM_STATS_FILE");
-    if (file && *file) {
-        size_t n = strlen(file);
-        if (n < sizeof hmm_opt.stats_file)
-            memcpy(hmm_opt.stats_file, file, n + 1);
-        else
-            hmm_warn("ignoring HMM_STATS_FILE: longer than %zu bytes",
-                     sizeof hmm_opt.stats_file - 1);
-    }
+    copy_path("HMM_STATS_FILE", hmm_opt.stats_file, sizeof hmm_opt.stats_file);
+    copy_path("HMM_HEAP_MAP", hmm_opt.heap_map, sizeof hmm_opt.heap_map);
     /* GNU tools close stderr in an atexit handler, before the report; a
      * report to a file needs no copy of it. */
     if (hmm_opt.stats && !hmm_opt.stats_file[0])
         hmm_opt.stats_fd = hmm_os_keep_fd(2);
+}
+
+void hmm_option_path(const char *pattern, char *buf, size_t size)
+{
+    size_t n = 0;
+    for (const char *f = pattern; *f && n + 1 < size; f++) {
+        if (f[0] == '%' && f[1] == 'p') {
+            n += hmm_format(buf + n, size - n, "%llu", (unsigned long long)hmm_os_getpid());
+            f++;
+        } else {
+            buf[n++] = *f;
+            f += f[0] == '%' && f[1] == '%';
+        }
+    }
+    buf[n] = '\0';
 }

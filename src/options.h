@@ -20,11 +20,18 @@ typedef struct hmm_options {
     /* HMM_STATS_FILE: where the statistics go at exit instead of stderr,
      * "%p" standing for the process id; empty: not set. */
     char stats_file[4096];
+    /* HMM_HEAP_MAP: where the heap map goes (heapmap.c), "%p" as above;
+     * empty: not set.  HMM_HEAP_MAP_INTERVAL: ms between its samples. */
+    char heap_map[4096];
+    uint32_t heap_map_interval;
 } hmm_options;
 
 extern hmm_options hmm_opt;
 
 /* Reads the environment once; safe before constructors, allocates nothing. */
 void hmm_options_init(void);
+/* pattern (a path option) with each "%p" replaced by the process id and
+ * "%%" by "%", into buf: each process of a pipeline gets its own file. */
+void hmm_option_path(const char *pattern, char *buf, size_t size);
 
 #endif

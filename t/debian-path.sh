@@ -269,6 +269,23 @@ hmm-run sh -c 'exit 7'
 check "hmm-run passes the exit status on" test $? -eq 7
 hmm-run /nonexistent/program 2> /dev/null
 check "hmm-run exits 127 for a missing command" test $? -eq 127
+# --compare and --heap-map: the helpers in /usr/share/libhmm and
+# /usr/libexec/libhmm, and
+# python3-matplotlib, which apt installed as a recommendation.
+if hmm-run --compare -n 1 --allocators libhmm,glibc --chart cmp.svg -- sort -n input.txt \
+    > compare.out 2> compare.err; then
+    ok "hmm-run --compare -n 1 sort"
+else
+    cat compare.out compare.err | diag
+    not_ok "hmm-run --compare -n 1 sort"
+fi
+check "... prints a row for libhmm and for glibc" \
+    sh -c 'grep -q "^libhmm " compare.out && grep -q "^glibc " compare.out'
+check "... and draws the chart" grep -q '<svg' cmp.svg
+hmm-run --heap-map heap.png --data heap.data -- sort -n input.txt > /dev/null 2> heap.err
+check "hmm-run --heap-map sort exits 0" test $? -eq 0
+check "... draws a PNG" sh -c 'head -c 4 heap.png | grep -q PNG'
+check "... from the stream libhmm wrote" sh -c 'grep -q "^S .* exit " heap.data'
 
 # --- 5. the manual ------------------------------------------------------------
 check "man -w 3 HmmAlloc" sh -c 'man -w 3 HmmAlloc | grep -q "/man3/HmmAlloc\.3"'
@@ -352,7 +369,8 @@ else
 fi
 left=$(ls -d /usr/lib/*/libhmm* /usr/lib/*/pkgconfig/hmm.pc /usr/bin/hmm-run /usr/include/hmm.h \
     /usr/share/man/*/Hmm* /usr/share/man/*/libhmm* /usr/share/man/*/hmm-run* \
-    /usr/share/doc/libhmm* /usr/share/lintian/overrides/libhmm* 2> /dev/null)
+    /usr/share/doc/libhmm* /usr/share/lintian/overrides/libhmm* /usr/libexec/libhmm \
+    /usr/share/libhmm 2> /dev/null)
 if [ -z "$left" ]; then
     ok "no file left behind"
 else

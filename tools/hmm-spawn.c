@@ -1,16 +1,18 @@
 /*
- * spawn - run one benchmark command and report its cost.
+ * hmm-spawn - run one command and report its cost: the launcher of
+ * hmm-run --compare (installed as /usr/libexec/libhmm/hmm-spawn) and of the
+ * benchmark suite (built as bench/bin/spawn).
  *
- * Usage: spawn RESULT TIMEOUT PRELOAD COMMAND [ARG...]
+ * Usage: hmm-spawn RESULT TIMEOUT PRELOAD COMMAND [ARG...]
  *
  * Runs COMMAND (with LD_PRELOAD=PRELOAD unless PRELOAD is "-"), kills it
- * after TIMEOUT seconds, and writes one line to the file RESULT:
+ * after TIMEOUT seconds (0: never), and writes one line to the file RESULT:
  *   status=S wall=SECONDS maxrss_kb=K utime=U stime=S timeout=0|1
- * where S is the raw wait status.  run-bench starts commands through this
- * small program rather than directly because Linux charges a process, in
- * ru_maxrss, the resident set its parent had when it called exec: from a
- * python3 runner that would put a 20 MiB floor under every figure, from
- * here about 1 MiB.
+ * where S is the raw wait status.  The Python runners start commands
+ * through this small program rather than directly because Linux charges a
+ * process, in ru_maxrss, the resident set its parent had when it called
+ * exec: from a python3 runner that would put a 20 MiB floor under every
+ * figure, from here about 1 MiB.
  */
 #define _GNU_SOURCE
 #include <errno.h>
