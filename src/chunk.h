@@ -41,23 +41,32 @@ enum hmm_span_flags {
 };
 
 typedef struct hmm_span {
-    hmm_block *free;   /* SLAB: free blocks */
+    hmm_block *free;   /* SLAB: free blocks, ending at hmm_slab_end(s) */
     hmm_list link;     /* FREE: bin list; SLAB: heap's partial list */
     uint32_t npages;   /* heads: length of the span */
-    uint32_t freed_at; /* FREE: hmm_os_now_ms() when it became free, for purging */
+    union {
+        uint32_t freed_at; /* FREE: hmm_os_now_ms() when it became free, for purging */
+        uint32_t last;     /* SLAB: low 32 bits of the address of the last carved byte */
+    };
     uint16_t pad0_;
     uint8_t kind;
     uint8_t flags;
     uint8_t cls; /* SLAB: size class */
     uint8_t pad_;
-    uint16_t used;       /* SLAB: blocks handed out */
-    uint16_t carved;     /* SLAB: blocks carved out of fresh memory so far */
-    uint16_t count;      /* SLAB: blocks the slab holds */
-    uint32_t bsize;      /* SLAB: block size */
-    uint64_t magic;      /* SLAB: 2^64 / bsize rounded up, to test divisibility */
-    uint32_t carved_end; /* SLAB: carved * bsize */
-    char pad2_[4];
+    /* SLAB: blocks handed out, plus HMM_SLAB_CUR while the slab is its
+     * heap's current slab (so a free never finds a current slab empty). */
+    uint16_t used;
+    uint16_t carved; /* SLAB: blocks carved out of fresh memory so far */
+    uint16_t count;  /* SLAB: blocks the slab holds */
+    uint32_t bsize;  /* SLAB: block size */
+    /* 2^64 / bsize rounded up, to test divisibility (Lemire), while the
+     * free fast path may take this slab's blocks: the heap's current slab
+     * and its partial slabs.  0 on every other descriptor (not a slab
+     * head, or a full slab off the heap's lists), which fails the test. */
+    uint64_t magic;
+    uint64_t magic_base; /* SLAB: magic * the slab's start address */
 } hmm_span;
+_Static_assert(sizeof(hmm_span) == 64, "a page descriptor is one cache line");
 
 enum { HMM_CHUNK_NORMAL = 0x484d4d43u, HMM_CHUNK_HUGE = 0x484d4d48u };
 
@@ -103,10 +112,10 @@ hmm_inline bool hmm_same_chunk(const void *p, const void *q)
 /* The chunk-map byte for p (0 for addresses outside user space). */
 hmm_inline unsigned hmm_chunk_map_get(const void *p)
 {
-    uintptr_t a = (uintptr_t)p;
-    if (hmm_unlikely(a >> HMM_ADDR_BITS))
+    size_t slot = (uintptr_t)p >> HMM_CHUNK_SHIFT;
+    if (hmm_unlikely(slot >= HMM_MAP_SLOTS))
         return 0;
-    return hmm_chunk_map[a >> HMM_CHUNK_SHIFT];
+    return hmm_chunk_map[slot];
 }
 
 hmm_inline size_t hmm_span_index(const hmm_span *s) { return (size_t)(s - hmm_chunk_of(s)->pages); }

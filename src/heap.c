@@ -52,7 +52,8 @@ bool hmm_heap_init(void)
             pthread_mutex_unlock(&init_lock);
             return false;
         }
-        hmm_secret = (uintptr_t)hmm_os_random();
+        /* Odd: no pointer and no free-list end is ever a free mark. */
+        hmm_secret = (uintptr_t)hmm_os_random() | 1;
         __atomic_store_n(&init_done, true, __ATOMIC_RELEASE);
     }
     pthread_mutex_unlock(&init_lock);

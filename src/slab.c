@@ -9,7 +9,20 @@
 #include "secure.h"
 #include "span.h"
 
-hmm_span hmm_span_empty;
+hmm_span hmm_span_empty = {.free = (hmm_block *)&hmm_span_empty};
+
+/* Lets the free fast path take s's blocks (s is current or partial). */
+static void arm(hmm_span *s)
+{
+    s->magic = UINT64_MAX / s->bsize + 1;
+    s->magic_base = s->magic * (uintptr_t)hmm_span_addr(s);
+}
+
+/* The low 32 bits of the address of s's last carved byte. */
+static void set_last(hmm_span *s)
+{
+    s->last = (uint32_t)((uintptr_t)hmm_span_addr(s) + (size_t)s->carved * s->bsize - 1);
+}
 
 /* Threads the next page's worth of fresh blocks onto the free list, so
  * memory is touched only as it is used. */
@@ -27,7 +40,7 @@ static void carve(hmm_span *s)
         hmm_slab_push(s, b, hmm_free_key(b));
     }
     s->carved = (uint16_t)(s->carved + n);
-    s->carved_end = (uint32_t)(s->carved * bsize);
+    set_last(s);
 }
 
 /* Secure mode's carve: the same blocks, poisoned and threaded in random
@@ -74,13 +87,13 @@ static hmm_span *slab_new(hmm_heap *h, unsigned cls)
     s->kind = HMM_SPAN_SLAB;
     s->cls = (uint8_t)cls;
     s->bsize = ci->size;
-    s->magic = UINT64_MAX / ci->size + 1;
-    s->carved_end = 0;
     s->count = ci->count;
     s->used = 0;
     s->carved = 0;
-    s->free = NULL;
+    s->free = hmm_slab_end(s);
     s->flags = 0;
+    set_last(s);
+    arm(s);
     for (size_t j = 1; j < ci->pages; j++)
         *hmm_back(&s[j]) = (uint16_t)j;
     return s;
@@ -88,11 +101,15 @@ static hmm_span *slab_new(hmm_heap *h, unsigned cls)
 
 static void slab_release(hmm_heap *h, hmm_span *s)
 {
+    s->magic = 0;
     for (size_t j = 1; j + 1 < s->npages; j++)
         *hmm_back(&s[j]) = 0;
     hmm_span_free(h, s);
 }
 
+/* Also called on a slab that just stopped being current: a full one
+ * leaves the heap's view (its magic 0 sends the next free of one of its
+ * blocks to the slow path, which comes back here to list it). */
 void hmm_slab_after_free(hmm_heap *h, hmm_span *s)
 {
     if (s == h->cur[s->cls])
@@ -101,9 +118,15 @@ void hmm_slab_after_free(hmm_heap *h, hmm_span *s)
         if (s->flags & HMM_SPAN_LISTED)
             hmm_list_remove(&s->link);
         slab_release(h, s);
-    } else if (!(s->flags & HMM_SPAN_LISTED) && (s->free || s->carved < s->count)) {
-        hmm_list_push_back(&h->partial[s->cls], &s->link);
-        s->flags |= HMM_SPAN_LISTED;
+    } else if (!(s->flags & HMM_SPAN_LISTED)) {
+        if (hmm_slab_has_free(s) || s->carved < s->count) {
+            hmm_list_push_back(&h->partial[s->cls], &s->link);
+            s->flags |= HMM_SPAN_LISTED;
+            if (!s->magic)
+                arm(s);
+        } else {
+            s->magic = 0;
+        }
     }
 }
 
@@ -117,12 +140,13 @@ void hmm_slab_free(hmm_heap *h, hmm_span *s, hmm_block *b)
 void *hmm_slab_alloc(hmm_heap *h, unsigned cls, const char *func)
 {
     hmm_span *s = h->cur[cls];
-    if (!s->free) {
+    if (!hmm_slab_has_free(s)) {
         if (s != &hmm_span_empty && s->carved < s->count) {
             refill(s);
         } else {
             /* The current slab is full: it leaves the heap's view until a
              * free makes it partial again. */
+            hmm_span *full = s;
             hmm_list *l = hmm_list_first(&h->partial[cls]);
             if (l) {
                 hmm_list_remove(l);
@@ -133,12 +157,20 @@ void *hmm_slab_alloc(hmm_heap *h, unsigned cls, const char *func)
                 if (!s)
                     return NULL;
             }
-            if (!s->free)
+            if (!hmm_slab_has_free(s))
                 refill(s);
+            s->used += HMM_SLAB_CUR;
             h->cur[cls] = s;
+            if (full != &hmm_span_empty) {
+                full->used -= HMM_SLAB_CUR;
+                hmm_slab_after_free(h, full);
+            }
         }
     }
-    return hmm_slab_pop(s, s->free, func);
+    void *p = hmm_slab_pop(s, func);
+    if (hmm_unlikely(!p))
+        hmm_corrupt("slab %p: no free block after a refill", (void *)s);
+    return p;
 }
 
 void hmm_slab_retire_all(hmm_heap *h)
@@ -148,6 +180,7 @@ void hmm_slab_retire_all(hmm_heap *h)
         if (s == &hmm_span_empty)
             continue;
         h->cur[c] = &hmm_span_empty;
+        s->used -= HMM_SLAB_CUR;
         hmm_slab_after_free(h, s);
     }
 }
@@ -158,16 +191,25 @@ static void check_slab(hmm_heap *h, hmm_span *s)
         hmm_corrupt("slab %p: not a slab of this heap", (void *)s);
     char *base = hmm_span_addr(s);
     size_t nfree = 0;
-    for (hmm_block *b = s->free; b; b = hmm_link_next(b, hmm_free_key(b))) {
+    for (hmm_block *b = s->free; b != hmm_slab_end(s); b = hmm_link_next(b, hmm_free_key(b))) {
         size_t off = (size_t)((char *)b - base);
         if ((char *)b < base || off % s->bsize || off / s->bsize >= s->carved || ++nfree > s->count)
             hmm_corrupt("slab %p: bad free block %p", (void *)s, (void *)b);
         if (b->key != hmm_free_key(b))
             hmm_corrupt("slab %p: free block %p lost its mark", (void *)s, (void *)b);
     }
-    if (s->used + nfree != s->carved)
-        hmm_corrupt("slab %p: %u used + %zu free != %u carved", (void *)s, s->used, nfree,
-                    s->carved);
+    unsigned used = s->used;
+    if (s == h->cur[s->cls]) {
+        if (used < HMM_SLAB_CUR)
+            hmm_corrupt("slab %p: current, not counted as such", (void *)s);
+        used -= HMM_SLAB_CUR;
+    }
+    if (used + nfree != s->carved)
+        hmm_corrupt("slab %p: %u used + %zu free != %u carved", (void *)s, used, nfree, s->carved);
+    if (s->magic != UINT64_MAX / s->bsize + 1 ||
+        s->magic_base != s->magic * (uintptr_t)base ||
+        s->last != (uint32_t)((uintptr_t)base + (size_t)s->carved * s->bsize - 1))
+        hmm_corrupt("slab %p: bad block-start test", (void *)s);
 }
 
 void hmm_slab_check_all(hmm_heap *h)
@@ -180,7 +222,7 @@ void hmm_slab_check_all(hmm_heap *h)
         for (hmm_list *l = h->partial[c].next; l != &h->partial[c]; l = l->next) {
             hmm_span *s = hmm_container_of(l, hmm_span, link);
             check_slab(h, s);
-            if (s->cls != c || !(s->flags & HMM_SPAN_LISTED) || (!s->free && s->carved == s->count))
+            if (s->cls != c || !(s->flags & HMM_SPAN_LISTED) || (!hmm_slab_has_free(s) && s->carved == s->count))
                 hmm_corrupt("heap %p: slab %p misfiled", (void *)h, (void *)s);
         }
     }
