@@ -46,25 +46,30 @@ typedef struct hmm_span {
     uint32_t npages;   /* heads: length of the span */
     union {
         uint32_t freed_at; /* FREE: hmm_os_now_ms() when it became free, for purging */
-        uint32_t last;     /* SLAB: low 32 bits of the address of the last carved byte */
+        struct {
+            /* SLAB: blocks handed out, plus HMM_SLAB_CUR while the slab
+             * is its heap's current slab (so a free never finds a current
+             * slab empty). */
+            uint16_t used;
+            uint16_t carved; /* SLAB: blocks carved out of fresh memory so far */
+        };
     };
-    uint16_t pad0_;
     uint8_t kind;
     uint8_t flags;
     uint8_t cls; /* SLAB: size class */
     uint8_t pad_;
-    /* SLAB: blocks handed out, plus HMM_SLAB_CUR while the slab is its
-     * heap's current slab (so a free never finds a current slab empty). */
-    uint16_t used;
-    uint16_t carved; /* SLAB: blocks carved out of fresh memory so far */
-    uint16_t count;  /* SLAB: blocks the slab holds */
-    uint32_t bsize;  /* SLAB: block size */
-    /* 2^64 / bsize rounded up, to test divisibility (Lemire), while the
-     * free fast path may take this slab's blocks: the heap's current slab
-     * and its partial slabs.  0 on every other descriptor (not a slab
-     * head, or a full slab off the heap's lists), which fails the test. */
+    uint16_t count; /* SLAB: blocks the slab holds */
+    uint16_t bsize; /* SLAB: block size */
+    /* The block-start test of the free fast path (hmm_slab_block_ok):
+     * magic is 2^64 / bsize rounded up, plus 1, magic_base is magic * the
+     * slab's start address, and limit is carved * (magic * bsize mod 2^64),
+     * while the fast path may take this slab's blocks (the heap's current
+     * slab and its partial slabs).  limit is 0 on every other descriptor
+     * (not a slab head, or a full slab off the heap's lists), which fails
+     * the test. */
     uint64_t magic;
-    uint64_t magic_base; /* SLAB: magic * the slab's start address */
+    uint64_t magic_base;
+    uint64_t limit;
 } hmm_span;
 _Static_assert(sizeof(hmm_span) == 64, "a page descriptor is one cache line");
 

@@ -31,8 +31,8 @@ hmm_span *hmm_locate(const void *p, const char *func, hmm_chunk **cp)
     hmm_span *s = hmm_span_of_off(c, p, &off);
     switch (s->kind) {
     case HMM_SPAN_SLAB:
-        /* Not hmm_slab_block_ok: a full slab off its heap's lists has no
-         * magic. */
+        /* Not hmm_slab_block_ok: a full slab off its heap's lists has a
+         * limit of 0. */
         if (off % s->bsize != 0 || off >= (size_t)s->carved * s->bsize)
             hmm_misuse(func, "invalid pointer", p);
         break;

@@ -171,6 +171,9 @@ void hmm_free_block(hmm_chunk *c, hmm_span *s, void *p, const char *func);
 /* Lists or releases slab s after a free made it empty or no longer full,
  * or after it stopped being its heap's current slab. */
 void hmm_slab_after_free(hmm_heap *h, hmm_span *s);
+/* hmm_slab_after_free for the free fast path, which found slab s of its
+ * own heap empty: the heap is the chunk's owner. */
+__attribute__((cold)) void hmm_slab_emptied(hmm_span *s);
 
 /* The block p points to, checked: its chunk (*cp) and its span, or NULL
  * for a huge block.  A pointer libhmm did not hand out, or one already
@@ -201,24 +204,24 @@ hmm_inline void *hmm_alloc(size_t size, const char *func)
     return hmm_alloc_slow(size, func);
 }
 
-/* True when p starts a block that slab s has handed out (or holds free):
+/* True when p starts a block that slab s has carved (handed out or free):
  * a pointer into the middle of a block or past the carved blocks must not
- * reach a free list.  p - start is a multiple of bsize exactly when
- * (p - start) * magic wraps to below magic (Lemire's divisibility test,
- * exact for 32-bit offsets), computed as p * magic - magic_base; p is at
- * or after the slab's start, as its page is one of the slab's.  A slab
- * whose magic is 0 (see hmm_span) fails.  The bound compares low 32 bits:
- * a chunk never straddles a multiple of 4 GiB. */
+ * reach a free list.  With off = p - start, y = off * magic mod 2^64 is
+ * k * e for off = k * bsize, where e = magic * bsize - 2^64 is in
+ * [bsize, 2 bsize), and at least magic (> 2^49) for any other off below
+ * 2^32 (Lemire's divisibility test), so y < limit = carved * e holds
+ * exactly for the carved blocks' starts.  y is computed on the address,
+ * p * magic - magic_base; p is at or after the slab's start, as its page
+ * is one of the slab's.  A descriptor whose limit is 0 fails. */
 hmm_inline bool hmm_slab_block_ok(const hmm_span *s, const void *p)
 {
-    uintptr_t a = (uintptr_t)p;
-    return a * s->magic - s->magic_base < s->magic && (uint32_t)a <= s->last;
+    return (uintptr_t)p * s->magic - s->magic_base < s->limit;
 }
 
 /* free's fast path: a small block of the calling thread's heap whose slab
  * stays in use.  Checked: the chunk map (libhmm's memory), the owner, the
  * block start (which also rejects every span that is not a usable slab,
- * their magic being 0), the free mark (double free).  Every other case,
+ * their limit being 0), the free mark (double free).  Every other case,
  * misuse included, goes to hmm_free_slow, which tells them apart. */
 hmm_inline void hmm_free(void *p, const char *func)
 {
@@ -228,13 +231,16 @@ hmm_inline void hmm_free(void *p, const char *func)
         if (hmm_likely(c->heap == h)) {
             hmm_span *s = hmm_span_of(c, p);
             hmm_block *b = p;
+            /* s in a register: the compiler would otherwise keep the page
+             * index alive to rebuild s for hmm_slab_emptied. */
+            __asm__("" : "+r"(s));
             if (hmm_likely(hmm_slab_block_ok(s, p))) {
                 uintptr_t key = hmm_free_key(p);
                 if (hmm_likely(b->key != key)) {
                     hmm_slab_push(s, b, key);
                     if (hmm_likely(--s->used != 0))
                         return;
-                    hmm_slab_after_free(h, s);
+                    hmm_slab_emptied(s);
                     return;
                 }
             }

@@ -11,17 +11,19 @@
 
 hmm_span hmm_span_empty = {.free = (hmm_block *)&hmm_span_empty};
 
-/* Lets the free fast path take s's blocks (s is current or partial). */
+/* Lets the free fast path take s's blocks (s is current or partial); see
+ * hmm_span.magic. */
 static void arm(hmm_span *s)
 {
-    s->magic = UINT64_MAX / s->bsize + 1;
+    s->magic = UINT64_MAX / s->bsize + 2;
     s->magic_base = s->magic * (uintptr_t)hmm_span_addr(s);
+    s->limit = s->carved * (s->magic * s->bsize);
 }
 
-/* The low 32 bits of the address of s's last carved byte. */
-static void set_last(hmm_span *s)
+/* Sends every free of s's blocks to the slow path. */
+static void disarm(hmm_span *s)
 {
-    s->last = (uint32_t)((uintptr_t)hmm_span_addr(s) + (size_t)s->carved * s->bsize - 1);
+    s->limit = 0;
 }
 
 /* Threads the next page's worth of fresh blocks onto the free list, so
@@ -40,7 +42,7 @@ static void carve(hmm_span *s)
         hmm_slab_push(s, b, hmm_free_key(b));
     }
     s->carved = (uint16_t)(s->carved + n);
-    set_last(s);
+    s->limit = s->carved * (s->magic * bsize);
 }
 
 /* Secure mode's carve: the same blocks, poisoned and threaded in random
@@ -86,29 +88,30 @@ static hmm_span *slab_new(hmm_heap *h, unsigned cls)
         return NULL;
     s->kind = HMM_SPAN_SLAB;
     s->cls = (uint8_t)cls;
-    s->bsize = ci->size;
+    s->bsize = (uint16_t)ci->size;
     s->count = ci->count;
     s->used = 0;
     s->carved = 0;
     s->free = hmm_slab_end(s);
     s->flags = 0;
-    set_last(s);
     arm(s);
     for (size_t j = 1; j < ci->pages; j++)
         *hmm_back(&s[j]) = (uint16_t)j;
     return s;
 }
 
+_Static_assert(HMM_SMALL_MAX <= UINT16_MAX, "a block size fits hmm_span.bsize");
+
 static void slab_release(hmm_heap *h, hmm_span *s)
 {
-    s->magic = 0;
+    disarm(s);
     for (size_t j = 1; j + 1 < s->npages; j++)
         *hmm_back(&s[j]) = 0;
     hmm_span_free(h, s);
 }
 
 /* Also called on a slab that just stopped being current: a full one
- * leaves the heap's view (its magic 0 sends the next free of one of its
+ * leaves the heap's view (its limit 0 sends the next free of one of its
  * blocks to the slow path, which comes back here to list it). */
 void hmm_slab_after_free(hmm_heap *h, hmm_span *s)
 {
@@ -122,13 +125,14 @@ void hmm_slab_after_free(hmm_heap *h, hmm_span *s)
         if (hmm_slab_has_free(s) || s->carved < s->count) {
             hmm_list_push_back(&h->partial[s->cls], &s->link);
             s->flags |= HMM_SPAN_LISTED;
-            if (!s->magic)
-                arm(s);
+            arm(s);
         } else {
-            s->magic = 0;
+            disarm(s);
         }
     }
 }
+
+void hmm_slab_emptied(hmm_span *s) { hmm_slab_after_free(hmm_chunk_of(s)->heap, s); }
 
 void hmm_slab_free(hmm_heap *h, hmm_span *s, hmm_block *b)
 {
@@ -206,9 +210,8 @@ static void check_slab(hmm_heap *h, hmm_span *s)
     }
     if (used + nfree != s->carved)
         hmm_corrupt("slab %p: %u used + %zu free != %u carved", (void *)s, used, nfree, s->carved);
-    if (s->magic != UINT64_MAX / s->bsize + 1 ||
-        s->magic_base != s->magic * (uintptr_t)base ||
-        s->last != (uint32_t)((uintptr_t)base + (size_t)s->carved * s->bsize - 1))
+    if (s->magic != UINT64_MAX / s->bsize + 2 || s->magic_base != s->magic * (uintptr_t)base ||
+        s->limit != s->carved * (s->magic * s->bsize))
         hmm_corrupt("slab %p: bad block-start test", (void *)s);
 }
 
