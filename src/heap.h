@@ -34,7 +34,13 @@
  * that vanished in fork). */
 enum hmm_heap_state { HMM_HEAP_ACTIVE = 1, HMM_HEAP_ABANDONED, HMM_HEAP_DRAINING, HMM_HEAP_DEAD };
 
+/* Entries of hmm_heap.fast: sizes 0..HMM_TABLE_MAX by (size + 15) / 16. */
+#define HMM_NFAST (HMM_TABLE_MAX / 16 + 1)
+
 struct hmm_heap {
+    /* cur[hmm_class_table[i]] for each i, so that malloc's fast path
+     * skips the class lookup; set with cur (hmm_slab_set_cur). */
+    hmm_span *fast[HMM_NFAST];
     hmm_span *cur[HMM_NCLASS];    /* slab allocated from, per class */
     hmm_list partial[HMM_NCLASS]; /* other slabs with free blocks */
     hmm_list bins[HMM_NBINS];     /* free spans, by length */
@@ -196,7 +202,7 @@ void *hmm_realloc(void *p, size_t size, const char *func);
 hmm_inline void *hmm_alloc(size_t size, const char *func)
 {
     if (hmm_likely(size <= HMM_TABLE_MAX)) {
-        hmm_span *s = hmm_tls_heap->cur[hmm_class_table[(size + 15) >> 4]];
+        hmm_span *s = hmm_tls_heap->fast[(size + 15) >> 4];
         void *p = hmm_slab_pop(s, func);
         if (hmm_likely(p != NULL))
             return p;

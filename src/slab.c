@@ -79,6 +79,20 @@ static void refill(hmm_span *s)
         carve(s);
 }
 
+/* Makes s the current slab of class cls of heap h, in cur and in fast. */
+static void set_cur(hmm_heap *h, unsigned cls, hmm_span *s)
+{
+    h->cur[cls] = s;
+    size_t size = hmm_classes[cls].size;
+    if (size > HMM_TABLE_MAX)
+        return;
+    for (size_t i = size >> 4;; i--) {
+        h->fast[i] = s;
+        if (i == 0 || hmm_class_table[i - 1] != cls)
+            break;
+    }
+}
+
 static hmm_span *slab_new(hmm_heap *h, unsigned cls)
 {
     const hmm_class_info *ci = &hmm_classes[cls];
@@ -96,7 +110,7 @@ static hmm_span *slab_new(hmm_heap *h, unsigned cls)
     s->flags = 0;
     arm(s);
     for (size_t j = 1; j < ci->pages; j++)
-        *hmm_back(&s[j]) = (uint16_t)j;
+        hmm_tag_set(&s[j], s);
     return s;
 }
 
@@ -106,7 +120,7 @@ static void slab_release(hmm_heap *h, hmm_span *s)
 {
     disarm(s);
     for (size_t j = 1; j + 1 < s->npages; j++)
-        *hmm_back(&s[j]) = 0;
+        hmm_tag_clear(&s[j]);
     hmm_span_free(h, s);
 }
 
@@ -164,7 +178,7 @@ void *hmm_slab_alloc(hmm_heap *h, unsigned cls, const char *func)
             if (!hmm_slab_has_free(s))
                 refill(s);
             s->used += HMM_SLAB_CUR;
-            h->cur[cls] = s;
+            set_cur(h, cls, s);
             if (full != &hmm_span_empty) {
                 full->used -= HMM_SLAB_CUR;
                 hmm_slab_after_free(h, full);
@@ -183,7 +197,7 @@ void hmm_slab_retire_all(hmm_heap *h)
         hmm_span *s = h->cur[c];
         if (s == &hmm_span_empty)
             continue;
-        h->cur[c] = &hmm_span_empty;
+        set_cur(h, c, &hmm_span_empty);
         s->used -= HMM_SLAB_CUR;
         hmm_slab_after_free(h, s);
     }
@@ -217,6 +231,9 @@ static void check_slab(hmm_heap *h, hmm_span *s)
 
 void hmm_slab_check_all(hmm_heap *h)
 {
+    for (unsigned i = 0; i < HMM_NFAST; i++)
+        if (h->fast[i] != h->cur[hmm_class_table[i]])
+            hmm_corrupt("heap %p: fast[%u] is not the current slab", (void *)h, i);
     for (unsigned c = 0; c < HMM_NCLASS; c++) {
         if (h->cur[c] != &hmm_span_empty)
             check_slab(h, h->cur[c]);
