@@ -36,11 +36,17 @@ static void carve(hmm_span *s)
     if (n > batch)
         n = batch;
     char *first = hmm_span_addr(s) + (size_t)s->carved * bsize;
-    /* Last block first, so each one's successor is already known. */
-    for (size_t i = n; i-- > 0;) {
-        hmm_block *b = (hmm_block *)(first + i * bsize);
-        hmm_slab_push(s, b, hmm_free_key(b));
+    /* Last block first, so each one's successor is already known; the
+     * list head and the secret stay in registers (hmm_slab_push would
+     * reload them after each store into a block). */
+    hmm_block *next = s->free;
+    uintptr_t secret = hmm_secret;
+    for (char *b = first + n * bsize; b != first;) {
+        b -= bsize;
+        hmm_block_mark_free((hmm_block *)b, secret ^ (uintptr_t)b, next);
+        next = (hmm_block *)b;
     }
+    s->free = next;
     s->carved = (uint16_t)(s->carved + n);
     s->limit = s->carved * (s->magic * bsize);
 }
