@@ -22,7 +22,8 @@ static void census_chunk(const hmm_chunk *c, hmm_census *out)
         switch (PEEK(s->kind)) {
         case HMM_SPAN_SLAB: {
             unsigned cls = PEEK(s->cls);
-            uint64_t used = PEEK(s->used) & (HMM_SLAB_CUR - 1), count = PEEK(s->count), bsize = PEEK(s->bsize);
+            uint64_t used = PEEK(s->used) & (HMM_SLAB_CUR - 1), count = PEEK(s->count),
+                     bsize = PEEK(s->bsize);
             if (cls >= HMM_NCLASS || used > count)
                 break;
             out->slabs++;

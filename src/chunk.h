@@ -42,9 +42,9 @@ enum hmm_span_flags {
 };
 
 typedef struct hmm_span {
-    hmm_block *free;   /* SLAB: free blocks, ending at hmm_slab_end(s) */
-    hmm_list link;     /* FREE: bin list; SLAB: heap's partial list */
-    uint32_t npages;   /* heads: length of the span */
+    hmm_block *free; /* SLAB: free blocks, ending at hmm_slab_end(s) */
+    hmm_list link;   /* FREE: bin list; SLAB: heap's partial list */
+    uint32_t npages; /* heads: length of the span */
     union {
         uint32_t freed_at; /* FREE: hmm_os_now_ms() when it became free, for purging */
         struct {

@@ -20,7 +20,7 @@
 #include "stats.h"
 
 hmm_heap hmm_heap_empty = {.fast = {[0 ... HMM_NFAST - 1] = &hmm_span_empty},
-                            .cur = {[0 ... HMM_NCLASS - 1] = &hmm_span_empty}};
+                           .cur = {[0 ... HMM_NCLASS - 1] = &hmm_span_empty}};
 __thread hmm_heap *hmm_tls_heap __attribute__((tls_model("initial-exec"))) = &hmm_heap_empty;
 __thread hmm_heap *hmm_tls_thread_heap __attribute__((tls_model("initial-exec"))) = &hmm_heap_empty;
 uintptr_t hmm_secret;

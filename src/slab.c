@@ -21,10 +21,7 @@ static void arm(hmm_span *s)
 }
 
 /* Sends every free of s's blocks to the slow path. */
-static void disarm(hmm_span *s)
-{
-    s->limit = 0;
-}
+static void disarm(hmm_span *s) { s->limit = 0; }
 
 /* Threads the next page's worth of fresh blocks onto the free list, so
  * memory is touched only as it is used. */
@@ -248,7 +245,8 @@ void hmm_slab_check_all(hmm_heap *h)
         for (hmm_list *l = h->partial[c].next; l != &h->partial[c]; l = l->next) {
             hmm_span *s = hmm_container_of(l, hmm_span, link);
             check_slab(h, s);
-            if (s->cls != c || !(s->flags & HMM_SPAN_LISTED) || (!hmm_slab_has_free(s) && s->carved == s->count))
+            if (s->cls != c || !(s->flags & HMM_SPAN_LISTED) ||
+                (!hmm_slab_has_free(s) && s->carved == s->count))
                 hmm_corrupt("heap %p: slab %p misfiled", (void *)h, (void *)s);
         }
     }
