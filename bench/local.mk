@@ -24,6 +24,7 @@ BENCH_BINS = \
 	bench/bin/cache \
 	bench/bin/mstress \
 	bench/bin/churn \
+	bench/bin/smallloop \
 	bench/bin/mixed \
 	bench/bin/symbolic \
 	bench/bin/bintree \
@@ -45,6 +46,7 @@ EXTRA_DIST += \
 	bench/cache.c \
 	bench/mstress.c \
 	bench/churn.c \
+	bench/smallloop.c \
 	bench/mixed.c \
 	bench/symbolic.c \
 	bench/bintree.c \
@@ -79,6 +81,9 @@ bench/bin/mstress: $(srcdir)/bench/mstress.c $(srcdir)/bench/bench.h
 bench/bin/churn: $(srcdir)/bench/churn.c $(srcdir)/bench/bench.h
 	@$(MKDIR_P) bench/bin
 	$(AM_V_CC)$(CC) $(BENCH_COPTS) -o $@ $(srcdir)/bench/churn.c
+bench/bin/smallloop: $(srcdir)/bench/smallloop.c $(srcdir)/bench/bench.h
+	@$(MKDIR_P) bench/bin
+	$(AM_V_CC)$(CC) $(BENCH_COPTS) -o $@ $(srcdir)/bench/smallloop.c
 bench/bin/mixed: $(srcdir)/bench/mixed.c $(srcdir)/bench/bench.h
 	@$(MKDIR_P) bench/bin
 	$(AM_V_CC)$(CC) $(BENCH_COPTS) -o $@ $(srcdir)/bench/mixed.c

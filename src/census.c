@@ -24,7 +24,7 @@ static void walk_chunk(const hmm_chunk *c, hmm_span_visitor *visit, void *arg)
         v.flags = PEEK(s->flags);
         if (v.kind == HMM_SPAN_SLAB) {
             v.cls = PEEK(s->cls);
-            v.used = PEEK(s->used);
+            v.used = PEEK(s->used) & (HMM_SLAB_CUR - 1);
             v.count = PEEK(s->count);
             v.bsize = PEEK(s->bsize);
             if (v.cls >= HMM_NCLASS || v.used > v.count)

@@ -23,12 +23,13 @@ static void format(hmm_chunk *c)
     hmm_span *meta = &c->pages[0];
     meta->kind = HMM_SPAN_META;
     meta->npages = HMM_META_PAGES;
-    c->back[HMM_META_PAGES - 1] = HMM_META_PAGES - 1;
+    /* The header's head and last page name page 0: their tags are 0. */
     hmm_span *s = &c->pages[HMM_META_PAGES];
     s->kind = HMM_SPAN_FREE;
     s->npages = HMM_USABLE_PAGES;
     s->flags = HMM_SPAN_ZEROED;
-    c->back[HMM_CHUNK_PAGES - 1] = HMM_USABLE_PAGES - 1;
+    hmm_tag_set(s, s);
+    hmm_tag_set(&c->pages[HMM_CHUNK_PAGES - 1], s);
 }
 
 hmm_chunk *hmm_chunk_acquire(hmm_heap *heap)

@@ -5,11 +5,12 @@
  * in O(1) before its header is touched.
  *
  * A chunk's pages are tiled by spans.  The descriptor of a span's first
- * page (its head) holds its state; the back entry of its last page points
- * back at the head (a boundary tag), and so do those of all pages of a
- * slab, so a pointer anywhere in a slab finds its slab.  Every other
- * descriptor is kept at kind NONE with back 0, so a pointer into the middle
- * of a large block or a free span is recognized as invalid.
+ * page (its head) holds its state; the tags of the head and of its last
+ * page name the head (the last page's is a boundary tag), and so do those
+ * of all pages of a slab, so a pointer anywhere in a slab finds its slab.
+ * Every other page's tag is 0, which names the chunk header's descriptor
+ * (kind META), and its descriptor is kept at kind NONE, so a pointer into
+ * the middle of a large block or a free span is recognized as invalid.
  */
 #ifndef HMM_CHUNK_H
 #define HMM_CHUNK_H
@@ -41,23 +42,38 @@ enum hmm_span_flags {
 };
 
 typedef struct hmm_span {
-    hmm_block *free;   /* SLAB: free blocks */
-    hmm_list link;     /* FREE: bin list; SLAB: heap's partial list */
-    uint32_t npages;   /* heads: length of the span */
-    uint32_t freed_at; /* FREE: hmm_os_now_ms() when it became free, for purging */
-    uint16_t pad0_;
+    hmm_block *free; /* SLAB: free blocks, ending at hmm_slab_end(s) */
+    hmm_list link;   /* FREE: bin list; SLAB: heap's partial list */
+    uint32_t npages; /* heads: length of the span */
+    union {
+        uint32_t freed_at; /* FREE: hmm_os_now_ms() when it became free, for purging */
+        struct {
+            /* SLAB: blocks handed out, plus HMM_SLAB_CUR while the slab
+             * is its heap's current slab (so a free never finds a current
+             * slab empty). */
+            uint16_t used;
+            uint16_t carved; /* SLAB: blocks carved out of fresh memory so far */
+        };
+    };
     uint8_t kind;
     uint8_t flags;
     uint8_t cls; /* SLAB: size class */
     uint8_t pad_;
-    uint16_t used;       /* SLAB: blocks handed out */
-    uint16_t carved;     /* SLAB: blocks carved out of fresh memory so far */
-    uint16_t count;      /* SLAB: blocks the slab holds */
-    uint32_t bsize;      /* SLAB: block size */
-    uint64_t magic;      /* SLAB: 2^64 / bsize rounded up, to test divisibility */
-    uint32_t carved_end; /* SLAB: carved * bsize */
-    char pad2_[4];
+    uint16_t count; /* SLAB: blocks the slab holds */
+    uint16_t bsize; /* SLAB: block size */
+    /* The block-start test of the free fast path (hmm_slab_block_ok):
+     * magic is 2^64 / bsize rounded up, plus 1, magic_base is magic * the
+     * slab's start address, and limit is carved * (magic * bsize mod 2^64),
+     * while the fast path may take this slab's blocks (the heap's current
+     * slab and its partial slabs).  limit is 0 on every other descriptor
+     * (not a slab head, or a full slab off the heap's lists), which fails
+     * the test. */
+    uint64_t magic;
+    uint64_t magic_base;
+    uint64_t limit;
 } hmm_span;
+_Static_assert(sizeof(hmm_span) == 64, "a page descriptor is one cache line");
+_Static_assert((1024 - 1) * 64 <= UINT16_MAX, "a tag holds the offset of any head descriptor");
 
 enum { HMM_CHUNK_NORMAL = 0x484d4d43u, HMM_CHUNK_HUGE = 0x484d4d48u };
 
@@ -69,10 +85,12 @@ typedef struct hmm_chunk {
     size_t map_size;     /* HUGE: bytes mapped, header included */
     size_t offset;       /* HUGE: from the mapping's start to the block */
     char pad_[16];
-    /* Per page: distance back to its span's head, set on tails and on
-     * every page of a slab, 0 elsewhere.  Kept apart from the descriptors,
-     * so finding a pointer's slab reads one dense line, not a descriptor. */
-    uint16_t back[HMM_CHUNK_PAGES];
+    /* Per page: the byte offset in pages[] of its span's head descriptor
+     * (64 * its index), set on heads, on last pages and on every page of a
+     * slab; 0 elsewhere.  Kept apart from the descriptors, so finding a
+     * pointer's slab reads one dense line, not a descriptor, and takes
+     * one load and one add. */
+    uint16_t tag[HMM_CHUNK_PAGES];
     hmm_span pages[HMM_CHUNK_PAGES];
 } hmm_chunk;
 
@@ -103,10 +121,10 @@ hmm_inline bool hmm_same_chunk(const void *p, const void *q)
 /* The chunk-map byte for p (0 for addresses outside user space). */
 hmm_inline unsigned hmm_chunk_map_get(const void *p)
 {
-    uintptr_t a = (uintptr_t)p;
-    if (hmm_unlikely(a >> HMM_ADDR_BITS))
+    size_t slot = (uintptr_t)p >> HMM_CHUNK_SHIFT;
+    if (hmm_unlikely(slot >= HMM_MAP_SLOTS))
         return 0;
-    return hmm_chunk_map[a >> HMM_CHUNK_SHIFT];
+    return hmm_chunk_map[slot];
 }
 
 hmm_inline size_t hmm_span_index(const hmm_span *s) { return (size_t)(s - hmm_chunk_of(s)->pages); }
@@ -116,28 +134,42 @@ hmm_inline char *hmm_span_addr(const hmm_span *s)
     return (char *)hmm_chunk_of(s) + (hmm_span_index(s) << HMM_PAGE_SHIFT);
 }
 
-/* The descriptor of the page holding p, resolved to a head where a boundary
- * tag or slab page points at one. */
-/* The back entry of page descriptor s (see hmm_chunk.back). */
-hmm_inline uint16_t *hmm_back(hmm_span *s)
+/* The descriptor page's tag names (see hmm_chunk.tag). */
+hmm_inline hmm_span *hmm_tag_get(const hmm_span *page)
 {
-    hmm_chunk *c = hmm_chunk_of(s);
-    return &c->back[s - c->pages];
+    hmm_chunk *c = hmm_chunk_of(page);
+    return (hmm_span *)((char *)c->pages + c->tag[page - c->pages]);
 }
 
+/* Makes page's tag name head (a page of the same chunk). */
+hmm_inline void hmm_tag_set(hmm_span *page, const hmm_span *head)
+{
+    hmm_chunk *c = hmm_chunk_of(page);
+    c->tag[page - c->pages] = (uint16_t)((size_t)(head - c->pages) * sizeof(hmm_span));
+}
+
+/* Makes page an interior page: its tag is 0. */
+hmm_inline void hmm_tag_clear(hmm_span *page)
+{
+    hmm_chunk *c = hmm_chunk_of(page);
+    c->tag[page - c->pages] = 0;
+}
+
+/* The descriptor of the page holding p, resolved to a head where its tag
+ * names one (the header's descriptor, kind META, for the interior pages of
+ * large blocks and free spans). */
 hmm_inline hmm_span *hmm_span_of(hmm_chunk *c, const void *p)
 {
     size_t i = ((uintptr_t)p & HMM_CHUNK_MASK) >> HMM_PAGE_SHIFT;
-    return &c->pages[i - c->back[i]];
+    return (hmm_span *)((char *)c->pages + c->tag[i]);
 }
 
 /* hmm_span_of, also giving p's offset from the start of the span. */
 hmm_inline hmm_span *hmm_span_of_off(hmm_chunk *c, const void *p, size_t *off)
 {
-    size_t i = ((uintptr_t)p & HMM_CHUNK_MASK) >> HMM_PAGE_SHIFT;
-    size_t back = c->back[i];
-    *off = ((uintptr_t)p & (HMM_PAGE_SIZE - 1)) + (back << HMM_PAGE_SHIFT);
-    return &c->pages[i - back];
+    hmm_span *s = hmm_span_of(c, p);
+    *off = (size_t)((const char *)p - hmm_span_addr(s));
+    return s;
 }
 
 void hmm_chunk_map_set(const void *slot, uint8_t v);

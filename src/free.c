@@ -31,7 +31,9 @@ hmm_span *hmm_locate(const void *p, const char *func, hmm_chunk **cp)
     hmm_span *s = hmm_span_of_off(c, p, &off);
     switch (s->kind) {
     case HMM_SPAN_SLAB:
-        if (!hmm_slab_block_ok(s, off))
+        /* Not hmm_slab_block_ok: a full slab off its heap's lists has a
+         * limit of 0. */
+        if (off % s->bsize != 0 || off >= (size_t)s->carved * s->bsize)
             hmm_misuse(func, "invalid pointer", p);
         break;
     case HMM_SPAN_LARGE:

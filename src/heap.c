@@ -20,7 +20,8 @@
 #include "span.h"
 #include "stats.h"
 
-hmm_heap hmm_heap_empty = {.cur = {[0 ... HMM_NCLASS - 1] = &hmm_span_empty}};
+hmm_heap hmm_heap_empty = {.fast = {[0 ... HMM_NFAST - 1] = &hmm_span_empty},
+                           .cur = {[0 ... HMM_NCLASS - 1] = &hmm_span_empty}};
 __thread hmm_heap *hmm_tls_heap __attribute__((tls_model("initial-exec"))) = &hmm_heap_empty;
 __thread hmm_heap *hmm_tls_thread_heap __attribute__((tls_model("initial-exec"))) = &hmm_heap_empty;
 uintptr_t hmm_secret;
@@ -53,7 +54,8 @@ bool hmm_heap_init(void)
             pthread_mutex_unlock(&init_lock);
             return false;
         }
-        hmm_secret = (uintptr_t)hmm_os_random();
+        /* Odd: no pointer and no free-list end is ever a free mark. */
+        hmm_secret = (uintptr_t)hmm_os_random() | 1;
         __atomic_store_n(&init_done, true, __ATOMIC_RELEASE);
     }
     pthread_mutex_unlock(&init_lock);
@@ -76,6 +78,8 @@ static hmm_heap *heap_new(void)
     }
     hmm_heap *h = (hmm_heap *)heap_store;
     heap_store += sz;
+    for (unsigned i = 0; i < HMM_NFAST; i++)
+        h->fast[i] = &hmm_span_empty;
     for (unsigned c = 0; c < HMM_NCLASS; c++) {
         h->cur[c] = &hmm_span_empty;
         hmm_list_init(&h->partial[c]);

@@ -34,7 +34,13 @@
  * that vanished in fork). */
 enum hmm_heap_state { HMM_HEAP_ACTIVE = 1, HMM_HEAP_ABANDONED, HMM_HEAP_DRAINING, HMM_HEAP_DEAD };
 
+/* Entries of hmm_heap.fast: sizes 0..HMM_TABLE_MAX by (size + 15) / 16. */
+#define HMM_NFAST (HMM_TABLE_MAX / 16 + 1)
+
 struct hmm_heap {
+    /* cur[hmm_class_table[i]] for each i, so that malloc's fast path
+     * skips the class lookup; set with cur (hmm_slab_set_cur). */
+    hmm_span *fast[HMM_NFAST];
     hmm_span *cur[HMM_NCLASS];    /* slab allocated from, per class */
     hmm_list partial[HMM_NCLASS]; /* other slabs with free blocks */
     hmm_list bins[HMM_NBINS];     /* free spans, by length */
@@ -101,6 +107,18 @@ hmm_inline hmm_block *hmm_link_next(const hmm_block *b, uintptr_t key)
     return (hmm_block *)(b->link ^ key);
 }
 
+/* Added to a slab's used count while it is its heap's current slab. */
+#define HMM_SLAB_CUR 0x8000
+
+/* The end of slab s's free list: its own descriptor, in the same chunk as
+ * its blocks, so a link to it passes the chunk check; its second word
+ * (s->link.next, a pointer or NULL) never equals a free mark, which is odd
+ * (hmm_secret is).  hmm_span_empty's list holds just this end. */
+hmm_inline hmm_block *hmm_slab_end(const hmm_span *s) { return (hmm_block *)s; }
+
+/* True when slab s has a free block on its list. */
+hmm_inline bool hmm_slab_has_free(const hmm_span *s) { return s->free != hmm_slab_end(s); }
+
 /* Pushes block b, whose mark is key, on slab s's free list. */
 hmm_inline void hmm_slab_push(hmm_span *s, hmm_block *b, uintptr_t key)
 {
@@ -108,19 +126,26 @@ hmm_inline void hmm_slab_push(hmm_span *s, hmm_block *b, uintptr_t key)
     s->free = b;
 }
 
-/* Hands out b, the head of slab s's free list, for func.  A head is always
- * in the slab's chunk (checked when it was pushed or, as a link, popped),
- * so b can be read.  Its mark proves it is a free block's start (forging
- * one takes the secret); its link must be NULL or in the same chunk, so
- * the next pop reads mapped memory.  A block that fails either is neither
- * handed out nor followed. */
-hmm_inline void *hmm_slab_pop(hmm_span *s, hmm_block *b, const char *func)
+/* Hands out the head of slab s's free list for func; NULL when the list is
+ * empty.  The head is always in the slab's chunk (checked when it was
+ * pushed or, as a link, popped), so it can be read.  Its mark proves it is
+ * a free block's start (forging one takes the secret); its decoded link
+ * must stay in the same chunk (next ^ b = link ^ secret, below the chunk
+ * size), so the next pop reads mapped memory.  The list's end has no valid
+ * mark, so an empty list and a corrupted head take the same branch, which
+ * tells them apart.  A block that fails is neither handed out nor
+ * followed. */
+hmm_inline void *hmm_slab_pop(hmm_span *s, const char *func)
 {
+    hmm_block *b = s->free;
     uintptr_t key = hmm_free_key(b);
-    hmm_block *next = hmm_link_next(b, key);
-    if (hmm_unlikely(b->key != key || (!hmm_same_chunk(b, next) && next != NULL)))
+    uintptr_t d = b->link ^ hmm_secret;
+    if (hmm_unlikely(b->key != key || d > HMM_CHUNK_MASK)) {
+        if (b == hmm_slab_end(s))
+            return NULL;
         hmm_corrupt_list(func, b);
-    s->free = next;
+    }
+    s->free = (hmm_block *)((uintptr_t)b ^ d);
     s->used++;
     b->key = 0;
     return b;
@@ -149,8 +174,12 @@ void *hmm_alloc_block(size_t size, size_t align, bool *zeroed, const char *func)
 /* Frees block p (in span s of chunk c, checked by hmm_locate) through the
  * layer and heap that own it; func names the entry point in a report. */
 void hmm_free_block(hmm_chunk *c, hmm_span *s, void *p, const char *func);
-/* Lists or releases slab s after a free made it empty or no longer full. */
+/* Lists or releases slab s after a free made it empty or no longer full,
+ * or after it stopped being its heap's current slab. */
 void hmm_slab_after_free(hmm_heap *h, hmm_span *s);
+/* hmm_slab_after_free for the free fast path, which found slab s of its
+ * own heap empty: the heap is the chunk's owner. */
+__attribute__((cold)) void hmm_slab_emptied(hmm_span *s);
 
 /* The block p points to, checked: its chunk (*cp) and its span, or NULL
  * for a huge block.  A pointer libhmm did not hand out, or one already
@@ -173,41 +202,53 @@ void *hmm_realloc(void *p, size_t size, const char *func);
 hmm_inline void *hmm_alloc(size_t size, const char *func)
 {
     if (hmm_likely(size <= HMM_TABLE_MAX)) {
-        hmm_span *s = hmm_tls_heap->cur[hmm_class_table[(size + 15) >> 4]];
-        hmm_block *b = s->free;
-        if (hmm_likely(b != NULL))
-            return hmm_slab_pop(s, b, func);
+        hmm_span *s = hmm_tls_heap->fast[(size + 15) >> 4];
+        void *p = hmm_slab_pop(s, func);
+        if (hmm_likely(p != NULL))
+            return p;
     }
     return hmm_alloc_slow(size, func);
 }
 
-/* True when off (from the slab's start) starts a block slab s has handed
- * out: a pointer into the middle of a block must not reach a free list.
- * off is a multiple of bsize exactly when off * magic wraps to below magic
- * (Lemire's divisibility test, exact for 32-bit offsets). */
-hmm_inline bool hmm_slab_block_ok(const hmm_span *s, size_t off)
+/* True when p starts a block that slab s has carved (handed out or free):
+ * a pointer into the middle of a block or past the carved blocks must not
+ * reach a free list.  With off = p - start, y = off * magic mod 2^64 is
+ * k * e for off = k * bsize, where e = magic * bsize - 2^64 is in
+ * [bsize, 2 bsize), and at least magic (> 2^49) for any other off below
+ * 2^32 (Lemire's divisibility test), so y < limit = carved * e holds
+ * exactly for the carved blocks' starts.  y is computed on the address,
+ * p * magic - magic_base; p is at or after the slab's start, as its page
+ * is one of the slab's.  A descriptor whose limit is 0 fails. */
+hmm_inline bool hmm_slab_block_ok(const hmm_span *s, const void *p)
 {
-    return off * s->magic < s->magic && off < s->carved_end;
+    return (uintptr_t)p * s->magic - s->magic_base < s->limit;
 }
 
+/* free's fast path: a small block of the calling thread's heap whose slab
+ * stays in use.  Checked: the chunk map (libhmm's memory), the owner, the
+ * block start (which also rejects every span that is not a usable slab,
+ * their limit being 0), the free mark (double free).  Every other case,
+ * misuse included, goes to hmm_free_slow, which tells them apart. */
 hmm_inline void hmm_free(void *p, const char *func)
 {
     if (hmm_likely(hmm_chunk_map_get(p) == 1)) {
         hmm_chunk *c = hmm_chunk_of(p);
         hmm_heap *h = hmm_tls_heap;
         if (hmm_likely(c->heap == h)) {
-            size_t off;
-            hmm_span *s = hmm_span_of_off(c, p, &off);
+            hmm_span *s = hmm_span_of(c, p);
             hmm_block *b = p;
-            uintptr_t key = hmm_free_key(p);
-            if (hmm_likely(s->kind == HMM_SPAN_SLAB && b->key != key &&
-                           hmm_slab_block_ok(s, off))) {
-                hmm_block *head = s->free;
-                hmm_slab_push(s, b, key);
-                if (hmm_likely(--s->used != 0 && head != NULL))
+            /* s in a register: the compiler would otherwise keep the page
+             * index alive to rebuild s for hmm_slab_emptied. */
+            __asm__("" : "+r"(s));
+            if (hmm_likely(hmm_slab_block_ok(s, p))) {
+                uintptr_t key = hmm_free_key(p);
+                if (hmm_likely(b->key != key)) {
+                    hmm_slab_push(s, b, key);
+                    if (hmm_likely(--s->used != 0))
+                        return;
+                    hmm_slab_emptied(s);
                     return;
-                hmm_slab_after_free(h, s);
-                return;
+                }
             }
         }
     }

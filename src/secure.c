@@ -105,7 +105,8 @@ void *hmm_secure_alloc(size_t size, size_t align, bool *zeroed, const char *func
     unsigned cls;
     /* What the fast path does, when it can: a block of the current slab,
      * with no look at remote frees or maintenance. */
-    if (align <= HMM_ALIGN && want <= HMM_SMALL_MAX && h->cur[cls = hmm_size_class(want)]->free) {
+    if (align <= HMM_ALIGN && want <= HMM_SMALL_MAX &&
+        hmm_slab_has_free(h->cur[cls = hmm_size_class(want)])) {
         *zeroed = false;
         p = hmm_slab_alloc(h, cls, func);
     } else {

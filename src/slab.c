@@ -9,7 +9,19 @@
 #include "secure.h"
 #include "span.h"
 
-hmm_span hmm_span_empty;
+hmm_span hmm_span_empty = {.free = (hmm_block *)&hmm_span_empty};
+
+/* Lets the free fast path take s's blocks (s is current or partial); see
+ * hmm_span.magic. */
+static void arm(hmm_span *s)
+{
+    s->magic = UINT64_MAX / s->bsize + 2;
+    s->magic_base = s->magic * (uintptr_t)hmm_span_addr(s);
+    s->limit = s->carved * (s->magic * s->bsize);
+}
+
+/* Sends every free of s's blocks to the slow path. */
+static void disarm(hmm_span *s) { s->limit = 0; }
 
 /* Threads the next page's worth of fresh blocks onto the free list, so
  * memory is touched only as it is used. */
@@ -21,13 +33,19 @@ static void carve(hmm_span *s)
     if (n > batch)
         n = batch;
     char *first = hmm_span_addr(s) + (size_t)s->carved * bsize;
-    /* Last block first, so each one's successor is already known. */
-    for (size_t i = n; i-- > 0;) {
-        hmm_block *b = (hmm_block *)(first + i * bsize);
-        hmm_slab_push(s, b, hmm_free_key(b));
+    /* Last block first, so each one's successor is already known; the
+     * list head and the secret stay in registers (hmm_slab_push would
+     * reload them after each store into a block). */
+    hmm_block *next = s->free;
+    uintptr_t secret = hmm_secret;
+    for (char *b = first + n * bsize; b != first;) {
+        b -= bsize;
+        hmm_block_mark_free((hmm_block *)b, secret ^ (uintptr_t)b, next);
+        next = (hmm_block *)b;
     }
+    s->free = next;
     s->carved = (uint16_t)(s->carved + n);
-    s->carved_end = (uint32_t)(s->carved * bsize);
+    s->limit = s->carved * (s->magic * bsize);
 }
 
 /* Secure mode's carve: the same blocks, poisoned and threaded in random
@@ -64,6 +82,20 @@ static void refill(hmm_span *s)
         carve(s);
 }
 
+/* Makes s the current slab of class cls of heap h, in cur and in fast. */
+static void set_cur(hmm_heap *h, unsigned cls, hmm_span *s)
+{
+    h->cur[cls] = s;
+    size_t size = hmm_classes[cls].size;
+    if (size > HMM_TABLE_MAX)
+        return;
+    for (size_t i = size >> 4;; i--) {
+        h->fast[i] = s;
+        if (i == 0 || hmm_class_table[i - 1] != cls)
+            break;
+    }
+}
+
 static hmm_span *slab_new(hmm_heap *h, unsigned cls)
 {
     const hmm_class_info *ci = &hmm_classes[cls];
@@ -73,26 +105,31 @@ static hmm_span *slab_new(hmm_heap *h, unsigned cls)
         return NULL;
     s->kind = HMM_SPAN_SLAB;
     s->cls = (uint8_t)cls;
-    s->bsize = ci->size;
-    s->magic = UINT64_MAX / ci->size + 1;
-    s->carved_end = 0;
+    s->bsize = (uint16_t)ci->size;
     s->count = ci->count;
     s->used = 0;
     s->carved = 0;
-    s->free = NULL;
+    s->free = hmm_slab_end(s);
     s->flags = 0;
+    arm(s);
     for (size_t j = 1; j < ci->pages; j++)
-        *hmm_back(&s[j]) = (uint16_t)j;
+        hmm_tag_set(&s[j], s);
     return s;
 }
 
+_Static_assert(HMM_SMALL_MAX <= UINT16_MAX, "a block size fits hmm_span.bsize");
+
 static void slab_release(hmm_heap *h, hmm_span *s)
 {
+    disarm(s);
     for (size_t j = 1; j + 1 < s->npages; j++)
-        *hmm_back(&s[j]) = 0;
+        hmm_tag_clear(&s[j]);
     hmm_span_free(h, s);
 }
 
+/* Also called on a slab that just stopped being current: a full one
+ * leaves the heap's view (its limit 0 sends the next free of one of its
+ * blocks to the slow path, which comes back here to list it). */
 void hmm_slab_after_free(hmm_heap *h, hmm_span *s)
 {
     if (s == h->cur[s->cls])
@@ -101,32 +138,40 @@ void hmm_slab_after_free(hmm_heap *h, hmm_span *s)
         if (s->flags & HMM_SPAN_LISTED)
             hmm_list_remove(&s->link);
         slab_release(h, s);
-    } else if (!(s->flags & HMM_SPAN_LISTED) && (s->free || s->carved < s->count)) {
-        hmm_list_push_back(&h->partial[s->cls], &s->link);
-        s->flags |= HMM_SPAN_LISTED;
+    } else if (!(s->flags & HMM_SPAN_LISTED)) {
+        if (hmm_slab_has_free(s) || s->carved < s->count) {
+            hmm_list_push_back(&h->partial[s->cls], &s->link);
+            s->flags |= HMM_SPAN_LISTED;
+            arm(s);
+        } else {
+            disarm(s);
+        }
     }
 }
 
+void hmm_slab_emptied(hmm_span *s) { hmm_slab_after_free(hmm_chunk_of(s)->heap, s); }
+
 void hmm_slab_free(hmm_heap *h, hmm_span *s, hmm_block *b)
 {
-    hmm_block *head = s->free;
+    bool was_full = !hmm_slab_has_free(s);
     hmm_slab_push(s, b, hmm_free_key(b));
     /* As in hmm_free: a slab that had free blocks is current or listed
      * already, so only one that became empty or was full needs a look
      * (draining remote frees calls this for every block). */
-    if (--s->used == 0 || head == NULL)
+    if (--s->used == 0 || was_full)
         hmm_slab_after_free(h, s);
 }
 
 void *hmm_slab_alloc(hmm_heap *h, unsigned cls, const char *func)
 {
     hmm_span *s = h->cur[cls];
-    if (!s->free) {
+    if (!hmm_slab_has_free(s)) {
         if (s != &hmm_span_empty && s->carved < s->count) {
             refill(s);
         } else {
             /* The current slab is full: it leaves the heap's view until a
              * free makes it partial again. */
+            hmm_span *full = s;
             hmm_list *l = hmm_list_first(&h->partial[cls]);
             if (l) {
                 hmm_list_remove(l);
@@ -137,12 +182,20 @@ void *hmm_slab_alloc(hmm_heap *h, unsigned cls, const char *func)
                 if (!s)
                     return NULL;
             }
-            if (!s->free)
+            if (!hmm_slab_has_free(s))
                 refill(s);
-            h->cur[cls] = s;
+            s->used += HMM_SLAB_CUR;
+            set_cur(h, cls, s);
+            if (full != &hmm_span_empty) {
+                full->used -= HMM_SLAB_CUR;
+                hmm_slab_after_free(h, full);
+            }
         }
     }
-    return hmm_slab_pop(s, s->free, func);
+    void *p = hmm_slab_pop(s, func);
+    if (hmm_unlikely(!p))
+        hmm_corrupt("slab %p: no free block after a refill", (void *)s);
+    return p;
 }
 
 void hmm_slab_retire_all(hmm_heap *h)
@@ -151,7 +204,8 @@ void hmm_slab_retire_all(hmm_heap *h)
         hmm_span *s = h->cur[c];
         if (s == &hmm_span_empty)
             continue;
-        h->cur[c] = &hmm_span_empty;
+        set_cur(h, c, &hmm_span_empty);
+        s->used -= HMM_SLAB_CUR;
         hmm_slab_after_free(h, s);
     }
 }
@@ -162,20 +216,31 @@ static void check_slab(hmm_heap *h, hmm_span *s)
         hmm_corrupt("slab %p: not a slab of this heap", (void *)s);
     char *base = hmm_span_addr(s);
     size_t nfree = 0;
-    for (hmm_block *b = s->free; b; b = hmm_link_next(b, hmm_free_key(b))) {
+    for (hmm_block *b = s->free; b != hmm_slab_end(s); b = hmm_link_next(b, hmm_free_key(b))) {
         size_t off = (size_t)((char *)b - base);
         if ((char *)b < base || off % s->bsize || off / s->bsize >= s->carved || ++nfree > s->count)
             hmm_corrupt("slab %p: bad free block %p", (void *)s, (void *)b);
         if (b->key != hmm_free_key(b))
             hmm_corrupt("slab %p: free block %p lost its mark", (void *)s, (void *)b);
     }
-    if (s->used + nfree != s->carved)
-        hmm_corrupt("slab %p: %u used + %zu free != %u carved", (void *)s, s->used, nfree,
-                    s->carved);
+    unsigned used = s->used;
+    if (s == h->cur[s->cls]) {
+        if (used < HMM_SLAB_CUR)
+            hmm_corrupt("slab %p: current, not counted as such", (void *)s);
+        used -= HMM_SLAB_CUR;
+    }
+    if (used + nfree != s->carved)
+        hmm_corrupt("slab %p: %u used + %zu free != %u carved", (void *)s, used, nfree, s->carved);
+    if (s->magic != UINT64_MAX / s->bsize + 2 || s->magic_base != s->magic * (uintptr_t)base ||
+        s->limit != s->carved * (s->magic * s->bsize))
+        hmm_corrupt("slab %p: bad block-start test", (void *)s);
 }
 
 void hmm_slab_check_all(hmm_heap *h)
 {
+    for (unsigned i = 0; i < HMM_NFAST; i++)
+        if (h->fast[i] != h->cur[hmm_class_table[i]])
+            hmm_corrupt("heap %p: fast[%u] is not the current slab", (void *)h, i);
     for (unsigned c = 0; c < HMM_NCLASS; c++) {
         if (h->cur[c] != &hmm_span_empty)
             check_slab(h, h->cur[c]);
@@ -184,7 +249,8 @@ void hmm_slab_check_all(hmm_heap *h)
         for (hmm_list *l = h->partial[c].next; l != &h->partial[c]; l = l->next) {
             hmm_span *s = hmm_container_of(l, hmm_span, link);
             check_slab(h, s);
-            if (s->cls != c || !(s->flags & HMM_SPAN_LISTED) || (!s->free && s->carved == s->count))
+            if (s->cls != c || !(s->flags & HMM_SPAN_LISTED) ||
+                (!hmm_slab_has_free(s) && s->carved == s->count))
                 hmm_corrupt("heap %p: slab %p misfiled", (void *)h, (void *)s);
         }
     }

@@ -42,18 +42,19 @@ static void bin_remove(hmm_heap *h, hmm_span *s)
         h->dirty_pages -= s->npages;
 }
 
-/* Makes s a head of n pages: its last page points back at it. */
+/* Makes s a head of n pages: it and its last page name it. */
 static void set_length(hmm_span *s, size_t n)
 {
     s->npages = (uint32_t)n;
-    *hmm_back(&s[n - 1]) = (uint16_t)(n - 1);
+    hmm_tag_set(s, s);
+    hmm_tag_set(&s[n - 1], s);
 }
 
 /* Turns a former head or tail into an interior page. */
 static void clear_tag(hmm_span *s)
 {
     s->kind = HMM_SPAN_NONE;
-    *hmm_back(s) = 0;
+    hmm_tag_clear(s);
 }
 
 /* Inserts [s, s+n) as free, merging with free neighbours. */
@@ -76,7 +77,7 @@ static void insert_free(hmm_heap *h, hmm_span *s, size_t n, unsigned flags, uint
         clear_tag(right);
         n += rn;
     }
-    hmm_span *left = s - 1 - *hmm_back(s - 1);
+    hmm_span *left = hmm_tag_get(s - 1);
     if (left->kind == HMM_SPAN_FREE) {
         bin_remove(h, left);
         size_t ln = left->npages;
@@ -90,7 +91,6 @@ static void insert_free(hmm_heap *h, hmm_span *s, size_t n, unsigned flags, uint
         n += ln;
     }
     s->kind = HMM_SPAN_FREE;
-    *hmm_back(s) = 0;
     s->flags = (uint8_t)flags;
     s->freed_at = freed_at;
     set_length(s, n);
@@ -108,7 +108,6 @@ static hmm_span *take_front(hmm_heap *h, hmm_span *s, size_t n)
         hmm_span *rest = s + n;
         size_t rn = total - n;
         rest->kind = HMM_SPAN_FREE;
-        *hmm_back(rest) = 0;
         rest->flags = s->flags;
         rest->freed_at = s->freed_at;
         set_length(rest, rn);
@@ -172,7 +171,6 @@ hmm_span *hmm_span_alloc(hmm_heap *h, size_t npages, size_t align_pages, bool *z
     if (lead) {
         /* Give the pages before the aligned start back, as clean as they were. */
         hmm_span *body = s + lead;
-        *hmm_back(body) = 0;
         set_length(body, npages);
         insert_free(h, s, lead, flags, freed_at);
         s = body;
@@ -293,14 +291,14 @@ void hmm_span_check_chunk(hmm_heap *h, hmm_chunk *c)
     while (i < HMM_CHUNK_PAGES) {
         hmm_span *s = &c->pages[i];
         size_t n = s->npages;
-        if (*hmm_back(s) != 0 || n == 0 || i + n > HMM_CHUNK_PAGES)
+        if (hmm_tag_get(s) != s || n == 0 || i + n > HMM_CHUNK_PAGES)
             hmm_corrupt("chunk %p: page %zu is not a valid head", (void *)c, i);
-        if (*hmm_back(&s[n - 1]) != n - 1)
+        if (hmm_tag_get(&s[n - 1]) != s)
             hmm_corrupt("chunk %p: span at page %zu has a bad boundary tag", (void *)c, i);
         for (size_t j = 1; j + 1 < n; j++) {
             bool ok = s->kind == HMM_SPAN_SLAB
-                          ? *hmm_back(&s[j]) == j
-                          : (*hmm_back(&s[j]) == 0 && s[j].kind == HMM_SPAN_NONE);
+                          ? hmm_tag_get(&s[j]) == s
+                          : (hmm_tag_get(&s[j]) == c->pages && s[j].kind == HMM_SPAN_NONE);
             if (!ok)
                 hmm_corrupt("chunk %p: page %zu inside span %zu is mistagged", (void *)c, i + j, i);
         }

@@ -71,6 +71,46 @@ static void hmm_double_free_sizes(void)
     HmmFree(bad_ptr);
     HmmFree(p);
 }
+static void hmm_free_inside(void)
+{
+    bad_ptr = (char *)HmmAlloc(64) + 16;
+    HmmFree(bad_ptr);
+}
+static void hmm_free_uncarved(void)
+{
+    /* The first block of a fresh slab (no 48-byte block was made in this
+     * process before): its first page is carved, block 100 is not. */
+    bad_ptr = (char *)HmmAlloc(48) + 48 * 100;
+    HmmFree(bad_ptr);
+}
+static void hmm_free_high_bits(void)
+{
+    /* A live block's address with bits above user space set. */
+    bad_ptr = (void *)((uintptr_t)HmmAlloc(32) | (uintptr_t)1 << 52);
+    HmmFree(bad_ptr);
+}
+/* 300 blocks of 64 bytes: the first slab (256 blocks) is full and no
+ * longer current, so the fast path refuses its blocks. */
+static char *fill_slab(void)
+{
+    char *first = HmmAlloc(64);
+    for (int i = 1; i < 300; i++) {
+        void *volatile keep = HmmAlloc(64); /* live until the child dies */
+        (void)keep;
+    }
+    return first;
+}
+static void hmm_double_free_full_slab(void)
+{
+    bad_ptr = fill_slab();
+    HmmFree(bad_ptr);
+    HmmFree(bad_ptr);
+}
+static void hmm_free_inside_full_slab(void)
+{
+    bad_ptr = fill_slab() + 8;
+    HmmFree(bad_ptr);
+}
 static void hmm_realloc_stack(void)
 {
     char local[64];
@@ -251,6 +291,16 @@ int main(int argc, char **argv)
                  "double free");
     expect_abort("HmmFree twice with an allocation between", hmm_double_free_sizes, "HmmFree",
                  "double free");
+    expect_abort("HmmFree of a pointer inside a small block", hmm_free_inside, "HmmFree",
+                 "invalid pointer");
+    expect_abort("HmmFree of a block start not carved yet", hmm_free_uncarved, "HmmFree",
+                 "invalid pointer");
+    expect_abort("HmmFree of a block's address with high bits set", hmm_free_high_bits, "HmmFree",
+                 "invalid pointer");
+    expect_abort("HmmFree twice in a full slab that is no longer current",
+                 hmm_double_free_full_slab, "HmmFree", "double free");
+    expect_abort("HmmFree of a pointer inside a block of a full slab", hmm_free_inside_full_slab,
+                 "HmmFree", "invalid pointer");
     expect_abort("HmmRealloc of a stack address", hmm_realloc_stack, "HmmRealloc",
                  "invalid pointer");
     expect_abort("HmmUsableSize of a stack address", hmm_usable_stack, "HmmUsableSize",

@@ -33,9 +33,42 @@ static long long remote_delta(void *p)
     return (long long)(b.remote_frees - a.remote_frees);
 }
 
+static void *free_every_other(void *arg)
+{
+    void **blocks = arg;
+    for (int i = 0; i < 3000; i += 2)
+        HmmFree(blocks[i]);
+    return NULL;
+}
+
+/* Blocks another thread frees into full slabs are used again: the slabs
+ * go back on their class's list when the owner drains them, so refilling
+ * what was freed needs no new slab. */
+static void test_remote_reuse(void)
+{
+    static void *blocks[3000];
+    for (int i = 0; i < 3000; i++)
+        blocks[i] = HmmAlloc(64);
+    pthread_t t;
+    if (pthread_create(&t, NULL, free_every_other, blocks) != 0)
+        sysbail("pthread_create");
+    pthread_join(t, NULL);
+    HmmStats a, b;
+    HmmFree(HmmAlloc(3 * MiB)); /* a slow path: the remote frees are drained */
+    HmmGetStats(&a);
+    for (int i = 0; i < 3000; i += 2)
+        blocks[i] = HmmAlloc(64);
+    HmmGetStats(&b);
+    ok(b.slabs <= a.slabs + 1,
+       "1500 blocks freed by another thread are reused (slabs %llu -> %llu)",
+       (unsigned long long)a.slabs, (unsigned long long)b.slabs);
+    for (int i = 0; i < 3000; i++)
+        HmmFree(blocks[i]);
+}
+
 int main(void)
 {
-    plan(5);
+    plan(6);
 
     is_int(1, remote_delta(HmmAlloc(48)), "a small block freed by another thread counts once");
     is_int(1, remote_delta(HmmAlloc(100 * KiB)),
@@ -58,5 +91,6 @@ int main(void)
        (unsigned long long)s2.mapped);
     HmmFree(h);
     HmmFree(p);
+    test_remote_reuse();
     return tap_done();
 }
