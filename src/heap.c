@@ -13,6 +13,7 @@
 #include "huge.h"
 #include "options.h"
 #include "os.h"
+#include "purger.h"
 #include "remote.h"
 #include "secure.h"
 #include "slab.h"
@@ -212,6 +213,7 @@ static void thread_exit(void *arg)
  * updated, and no lock held by a thread it does not have. */
 static void fork_prepare(void)
 {
+    hmm_purger_fork_prepare();
     pthread_mutex_lock(&heaps_lock);
     for (hmm_list *l = all_heaps.next; l != &all_heaps; l = l->next)
         pthread_mutex_lock(&hmm_container_of(l, hmm_heap, all)->lock);
@@ -224,6 +226,7 @@ static void fork_parent(void)
     for (hmm_list *l = all_heaps.next; l != &all_heaps; l = l->next)
         pthread_mutex_unlock(&hmm_container_of(l, hmm_heap, all)->lock);
     pthread_mutex_unlock(&heaps_lock);
+    hmm_purger_fork_parent();
 }
 
 static void fork_child(void)
@@ -246,6 +249,7 @@ static void fork_child(void)
             h->state = HMM_HEAP_DEAD;
         }
     }
+    hmm_purger_fork_child();
 }
 
 int hmm_check_heap(void)
@@ -254,11 +258,7 @@ int hmm_check_heap(void)
     if (h == &hmm_heap_empty)
         return 0;
     hmm_remote_drain(h, "hmm_check_heap");
-    if (!hmm_list_valid(&h->chunks))
-        hmm_corrupt("heap %p: chunk list broken", (void *)h);
-    for (hmm_list *l = h->chunks.next; l != &h->chunks; l = l->next)
-        hmm_span_check_chunk(h, hmm_container_of(l, hmm_chunk, link));
-    hmm_span_check_bins(h);
+    hmm_span_check(h);
     hmm_slab_check_all(h);
     return 0;
 }

@@ -60,6 +60,11 @@ struct hmm_heap {
     /* 1 + the pad of a malloc_trim another thread asked for; 0: none.  The
      * owner trims on its next purge check (hmm_span_purge_if_due). */
     uint64_t trim_request;
+    /* The span allocator's lock (span.c): the owner takes it on every span
+     * operation, the purger thread only tries it; span_want is set by an
+     * owner waiting for it, and ends the purger's pass. */
+    int span_busy;
+    int span_want;
     /* Written by other threads: keep it off the owner's cache lines. */
     _Alignas(64) hmm_block *remote;
     char pad_[56];

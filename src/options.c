@@ -12,8 +12,11 @@
 #include "diag.h"
 #include "os.h"
 
-hmm_options hmm_opt = {
-    .stats = false, .stats_fd = 2, .purge_delay = 250, .trim_threshold = (size_t)1 << 20};
+hmm_options hmm_opt = {.stats = false,
+                       .stats_fd = 2,
+                       .purge_delay = 250,
+                       .purge_thread = true,
+                       .trim_threshold = (size_t)1 << 20};
 
 typedef struct option_desc {
     const char *name;
@@ -46,6 +49,7 @@ void hmm_options_init(void)
     const option_desc table[] = {
         {"HMM_STATS", NULL, &hmm_opt.stats, 1},
         {"HMM_PURGE_DELAY", &hmm_opt.purge_delay, NULL, HMM_PURGE_DELAY_MAX},
+        {"HMM_PURGE_THREAD", NULL, &hmm_opt.purge_thread, 1},
         {"HMM_SECURE", NULL, &hmm_opt.secure, 1},
     };
     for (size_t i = 0; i < sizeof table / sizeof table[0]; i++) {
