@@ -51,6 +51,7 @@ void hmm_options_init(void)
         {"HMM_PURGE_DELAY", &hmm_opt.purge_delay, NULL, HMM_PURGE_DELAY_MAX},
         {"HMM_PURGE_THREAD", NULL, &hmm_opt.purge_thread, 1},
         {"HMM_SECURE", NULL, &hmm_opt.secure, 1},
+        {"HMM_HUGEPAGES", NULL, &hmm_opt.hugepages, 1},
     };
     for (size_t i = 0; i < sizeof table / sizeof table[0]; i++) {
         const char *v = secure_getenv(table[i].name);

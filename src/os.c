@@ -68,6 +68,13 @@ void *hmm_os_map_aligned(size_t size, size_t align)
     return p;
 }
 
+void hmm_os_hugepage(void *addr, size_t size)
+{
+    int saved = errno;
+    madvise(addr, size, MADV_HUGEPAGE);
+    errno = saved;
+}
+
 void hmm_os_unmap(void *addr, size_t size)
 {
     int saved = errno;

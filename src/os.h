@@ -16,6 +16,9 @@ extern unsigned long hmm_os_fail_at, hmm_os_fault_calls;
 /* Maps size bytes aligned to align (a power of two >= page); NULL on failure. */
 void *hmm_os_map_aligned(size_t size, size_t align);
 void hmm_os_unmap(void *addr, size_t size);
+/* Asks for transparent huge pages in the range (THP "madvise" mode); a
+ * hint, not counted as a mapping call by the fault injection. */
+void hmm_os_hugepage(void *addr, size_t size);
 /* Gives pages back; they read as zero when touched again.  False when the
  * kernel refused: the pages then keep their contents. */
 bool hmm_os_purge(void *addr, size_t size);
