@@ -36,6 +36,8 @@ static pthread_mutex_t heaps_lock = PTHREAD_MUTEX_INITIALIZER;
 static hmm_list all_heaps = {&all_heaps, &all_heaps};
 static hmm_heap *abandoned;
 static char *heap_store, *heap_store_end;
+/* Heaps owned by live threads: the purger ends when it falls to 0. */
+static int active_heaps;
 
 static void thread_exit(void *arg);
 static void fork_prepare(void);
@@ -114,6 +116,7 @@ hmm_heap *hmm_heap_get(void)
     pthread_mutex_unlock(&heaps_lock);
     if (!h)
         return NULL;
+    __atomic_add_fetch(&active_heaps, 1, __ATOMIC_SEQ_CST);
     hmm_tls_thread_heap = h;
     if (!hmm_opt.secure)
         hmm_tls_heap = h;
@@ -207,7 +210,13 @@ static void thread_exit(void *arg)
     abandoned = h;
     pthread_mutex_unlock(&heaps_lock);
     hmm_tls_heap = hmm_tls_thread_heap = &hmm_heap_empty;
+    /* A process whose main thread called pthread_exit ends with its last
+     * thread: the purger must not outlive them (hmm_heap_active). */
+    if (__atomic_sub_fetch(&active_heaps, 1, __ATOMIC_SEQ_CST) == 0)
+        hmm_purger_kick();
 }
+
+bool hmm_heap_active(void) { return __atomic_load_n(&active_heaps, __ATOMIC_SEQ_CST) > 0; }
 
 /* Every heap's chunk lock too: a child must find no chunk list half
  * updated, and no lock held by a thread it does not have. */
@@ -238,6 +247,7 @@ static void fork_child(void)
     /* Threads other than this one are gone, maybe in the middle of using
      * (or draining) their heaps: that memory stays theirs, never adopted. */
     abandoned = NULL;
+    active_heaps = hmm_tls_thread_heap != &hmm_heap_empty;
     for (hmm_list *l = all_heaps.next; l != &all_heaps; l = l->next) {
         hmm_heap *h = hmm_container_of(l, hmm_heap, all);
         if (h == hmm_tls_thread_heap)

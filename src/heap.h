@@ -224,6 +224,8 @@ int hmm_check_heap(void);
 /* The heap made after h in the registry (the first for NULL), or NULL.
  * Heaps are never unmapped, so one may be kept and walked from later. */
 hmm_heap *hmm_heap_next(hmm_heap *h);
+/* True while a live thread owns a heap. */
+bool hmm_heap_active(void);
 /* How much a purge pass gives back. */
 enum hmm_purge {
     HMM_PURGE_IDLE,  /* free spans idle for the purge delay; wholly free chunks but one */

@@ -12,8 +12,10 @@
  * owner takes on every span operation and the purger only tries: a busy
  * heap waits for the next pass, and an owner that wants its lock back
  * stops the pass after the span being purged.  Nothing keeps the process
- * alive for it: it is detached and never joined.  A fork child has no
- * purger; the next kick there starts one.
+ * alive for it: it is detached, never joined, and ends when no live thread
+ * owns a heap (the last one may be a main thread that called pthread_exit,
+ * and the process ends only with its last thread); a later kick starts a
+ * new one, as in a fork child, which has none.
  */
 #define _GNU_SOURCE
 #include "purger.h"
@@ -51,9 +53,14 @@ static void *run(void *arg)
     (void)arg;
     pthread_mutex_lock(&wait_lock);
     for (;;) {
-        /* A kick during a pass (or the sleep) sets AWAKE again. */
-        while (__atomic_load_n(&hmm_purger_state, __ATOMIC_SEQ_CST) == HMM_PURGER_IDLE)
+        /* A kick during a pass (or the sleep) sets AWAKE again; so does
+         * the exit of the last thread owning a heap, unless it came before
+         * this check. */
+        while (__atomic_load_n(&hmm_purger_state, __ATOMIC_SEQ_CST) == HMM_PURGER_IDLE &&
+               hmm_heap_active())
             pthread_cond_wait(&wake, &wait_lock);
+        if (!hmm_heap_active())
+            break;
         struct timespec until;
         hmm_os_deadline(&until, hmm_opt.purge_delay / 2 + 1);
         while (pthread_cond_timedwait(&wake, &wait_lock, &until) == 0)
@@ -67,6 +74,9 @@ static void *run(void *arg)
         if (more)
             __atomic_store_n(&hmm_purger_state, HMM_PURGER_AWAKE, __ATOMIC_SEQ_CST);
     }
+    /* OFF under the lock: a kick from now on starts a new purger. */
+    __atomic_store_n(&hmm_purger_state, HMM_PURGER_OFF, __ATOMIC_SEQ_CST);
+    pthread_mutex_unlock(&wait_lock);
     return NULL;
 }
 
@@ -97,8 +107,11 @@ void hmm_purger_kick_slow(void)
 {
     int s = __atomic_load_n(&hmm_purger_state, __ATOMIC_SEQ_CST);
     if (s == HMM_PURGER_OFF) {
-        /* One thread starts it; a kick from the allocations pthread_create
+        /* Not for the last thread's exit (it would end at once).  One
+         * thread starts it; a kick from the allocations pthread_create
          * makes finds STARTING and returns. */
+        if (!hmm_heap_active())
+            return;
         int next = hmm_opt.purge_thread ? HMM_PURGER_STARTING : HMM_PURGER_DISABLED;
         if (__atomic_compare_exchange_n(&hmm_purger_state, &s, next, false, __ATOMIC_SEQ_CST,
                                         __ATOMIC_RELAXED) &&

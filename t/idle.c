@@ -4,13 +4,15 @@
  * background purger must bring the resident set down (measured by the
  * kernel, in /proc/self/statm), for the main thread's heap, for another
  * live thread's heap, and in a fork child; a program that frees little
- * must not start it.  Bounds are generous and waits long (up to 5 s):
+ * must not start it, and one whose main thread calls pthread_exit must
+ * still end (the purger is no thread it waits for).  Bounds are generous and waits long (up to 5 s):
  * nothing here times the purger.  Runs with HMM_PURGE_THREAD=1 and
  * HMM_PURGE_DELAY=100 (the test re-executes itself to set them).
  */
 #define _GNU_SOURCE
 #include <fcntl.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/wait.h>
@@ -195,6 +197,45 @@ static void test_fork_child(void)
        "a fork child's freed memory goes back too (its own purger)");
 }
 
+static void *free_and_return(void *arg)
+{
+    (void)arg;
+    fill_all(&blocks);
+    free_most(&blocks);
+    return NULL;
+}
+
+/* A child whose main thread starts the purger, then leaves with
+ * pthread_exit after a thread of its own did the same: the process must
+ * end with its last thread.  Waits up to 10 s. */
+static void test_pthread_exit(void)
+{
+    pid_t pid = fork();
+    if (pid < 0)
+        sysbail("fork");
+    if (pid == 0) {
+        pthread_t t;
+        fill_all(&blocks);
+        free_most(&blocks);
+        free_rest(&blocks);
+        if (pthread_create(&t, NULL, free_and_return, NULL) == 0)
+            pthread_detach(t);
+        pthread_exit(NULL);
+    }
+    int status = 0;
+    pid_t r = 0;
+    for (int i = 0; i < 200 && (r = waitpid(pid, &status, WNOHANG)) == 0; i++) {
+        struct timespec ts = {0, 50 * 1000000L};
+        nanosleep(&ts, NULL);
+    }
+    if (r == 0) {
+        kill(pid, SIGKILL);
+        waitpid(pid, &status, 0);
+    }
+    ok(r == pid && WIFEXITED(status) && WEXITSTATUS(status) == 0,
+       "a process whose main thread calls pthread_exit ends: the purger does not keep it");
+}
+
 int main(int argc, char **argv)
 {
     (void)argc;
@@ -207,10 +248,11 @@ int main(int argc, char **argv)
         execv("/proc/self/exe", argv);
         sysbail("cannot re-execute %s", argv[0]);
     }
-    plan(6);
+    plan(7);
     test_little();
     test_main_thread();
     test_other_thread();
     test_fork_child();
+    test_pthread_exit();
     return tap_done();
 }
