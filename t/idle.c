@@ -5,9 +5,10 @@
  * kernel, in /proc/self/statm), for the main thread's heap, for another
  * live thread's heap, and in a fork child; a program that frees little
  * must not start it, and one whose main thread calls pthread_exit must
- * still end (the purger is no thread it waits for).  Bounds are generous and waits long (up to 5 s):
- * nothing here times the purger.  Runs with HMM_PURGE_THREAD=1 and
- * HMM_PURGE_DELAY=100 (the test re-executes itself to set them).
+ * still end (the purger is no thread it waits for).  Bounds are generous
+ * and waits long (up to 5 s, 10 s for the end): nothing here times the
+ * purger.  Runs with HMM_PURGE_THREAD=1 and HMM_PURGE_DELAY=100 (the test
+ * re-executes itself to set them).
  */
 #define _GNU_SOURCE
 #include <fcntl.h>
