@@ -34,6 +34,7 @@ BENCH_BINS = \
 	bench/bin/realloc \
 	bench/bin/aligned \
 	bench/bin/memreturn \
+	bench/bin/idle \
 	bench/bin/fastpath \
 	bench/bin/spawn
 
@@ -56,6 +57,7 @@ EXTRA_DIST += \
 	bench/realloc.c \
 	bench/aligned.c \
 	bench/memreturn.c \
+	bench/idle.c \
 	bench/fastpath.c \
 	bench/py-workload.py \
 	bench/run-bench \
@@ -111,6 +113,9 @@ bench/bin/aligned: $(srcdir)/bench/aligned.c $(srcdir)/bench/bench.h
 bench/bin/memreturn: $(srcdir)/bench/memreturn.c $(srcdir)/bench/bench.h
 	@$(MKDIR_P) bench/bin
 	$(AM_V_CC)$(CC) $(BENCH_COPTS) -o $@ $(srcdir)/bench/memreturn.c
+bench/bin/idle: $(srcdir)/bench/idle.c $(srcdir)/bench/bench.h
+	@$(MKDIR_P) bench/bin
+	$(AM_V_CC)$(CC) $(BENCH_COPTS) -o $@ $(srcdir)/bench/idle.c
 bench/bin/fastpath: $(srcdir)/bench/fastpath.c $(srcdir)/bench/bench.h
 	@$(MKDIR_P) bench/bin
 	$(AM_V_CC)$(CC) $(BENCH_COPTS) -o $@ $(srcdir)/bench/fastpath.c

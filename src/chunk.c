@@ -37,6 +37,8 @@ hmm_chunk *hmm_chunk_acquire(hmm_heap *heap)
     hmm_chunk *c = hmm_os_map_aligned(HMM_CHUNK_SIZE, HMM_CHUNK_SIZE);
     if (!c)
         return NULL;
+    if (hmm_opt.hugepages)
+        hmm_os_hugepage(c, HMM_CHUNK_SIZE);
     format(c);
     c->heap = heap;
     hmm_stat_mapped((int64_t)HMM_CHUNK_SIZE);

@@ -14,6 +14,7 @@
 #include "huge.h"
 #include "options.h"
 #include "os.h"
+#include "purger.h"
 #include "remote.h"
 #include "secure.h"
 #include "slab.h"
@@ -37,6 +38,8 @@ static pthread_mutex_t heaps_lock = PTHREAD_MUTEX_INITIALIZER;
 static hmm_list all_heaps = {&all_heaps, &all_heaps};
 static hmm_heap *abandoned;
 static char *heap_store, *heap_store_end;
+/* Heaps owned by live threads: the purger ends when it falls to 0. */
+static int active_heaps;
 
 static void thread_exit(void *arg);
 static void fork_prepare(void);
@@ -126,6 +129,7 @@ hmm_heap *hmm_heap_get(void)
                                             __ATOMIC_ACQUIRE, __ATOMIC_RELAXED))
             expect = HMM_HEAP_ABANDONED;
     }
+    __atomic_add_fetch(&active_heaps, 1, __ATOMIC_SEQ_CST);
     hmm_tls_thread_heap = h;
     if (!hmm_opt.secure)
         hmm_tls_heap = h;
@@ -224,12 +228,19 @@ static void thread_exit(void *arg)
     abandoned = h;
     pthread_mutex_unlock(&heaps_lock);
     hmm_tls_heap = hmm_tls_thread_heap = &hmm_heap_empty;
+    /* A process whose main thread called pthread_exit ends with its last
+     * thread: the purger must not outlive them (hmm_heap_active). */
+    if (__atomic_sub_fetch(&active_heaps, 1, __ATOMIC_SEQ_CST) == 0)
+        hmm_purger_kick();
 }
+
+bool hmm_heap_active(void) { return __atomic_load_n(&active_heaps, __ATOMIC_SEQ_CST) > 0; }
 
 /* Every heap's chunk lock too: a child must find no chunk list half
  * updated, and no lock held by a thread it does not have. */
 static void fork_prepare(void)
 {
+    hmm_purger_fork_prepare();
     pthread_mutex_lock(&heaps_lock);
     for (hmm_list *l = all_heaps.next; l != &all_heaps; l = l->next)
         pthread_mutex_lock(&hmm_container_of(l, hmm_heap, all)->lock);
@@ -242,6 +253,7 @@ static void fork_parent(void)
     for (hmm_list *l = all_heaps.next; l != &all_heaps; l = l->next)
         pthread_mutex_unlock(&hmm_container_of(l, hmm_heap, all)->lock);
     pthread_mutex_unlock(&heaps_lock);
+    hmm_purger_fork_parent();
 }
 
 static void fork_child(void)
@@ -253,6 +265,7 @@ static void fork_child(void)
     /* Threads other than this one are gone, maybe in the middle of using
      * (or draining) their heaps: that memory stays theirs, never adopted. */
     abandoned = NULL;
+    active_heaps = hmm_tls_thread_heap != &hmm_heap_empty;
     for (hmm_list *l = all_heaps.next; l != &all_heaps; l = l->next) {
         hmm_heap *h = hmm_container_of(l, hmm_heap, all);
         if (h == hmm_tls_thread_heap)
@@ -264,6 +277,7 @@ static void fork_child(void)
             h->state = HMM_HEAP_DEAD;
         }
     }
+    hmm_purger_fork_child();
 }
 
 int hmm_check_heap(void)
@@ -272,11 +286,7 @@ int hmm_check_heap(void)
     if (h == &hmm_heap_empty)
         return 0;
     hmm_remote_drain(h, "hmm_check_heap");
-    if (!hmm_list_valid(&h->chunks))
-        hmm_corrupt("heap %p: chunk list broken", (void *)h);
-    for (hmm_list *l = h->chunks.next; l != &h->chunks; l = l->next)
-        hmm_span_check_chunk(h, hmm_container_of(l, hmm_chunk, link));
-    hmm_span_check_bins(h);
+    hmm_span_check(h);
     hmm_slab_check_all(h);
     return 0;
 }

@@ -66,6 +66,11 @@ struct hmm_heap {
     /* 1 + the pad of a malloc_trim another thread asked for; 0: none.  The
      * owner trims on its next purge check (hmm_span_purge_if_due). */
     uint64_t trim_request;
+    /* The span allocator's lock (span.c): the owner takes it on every span
+     * operation, the purger thread only tries it; span_want is set by an
+     * owner waiting for it, and ends the purger's pass. */
+    int span_busy;
+    int span_want;
     /* Written by other threads: keep it off the owner's cache lines. */
     _Alignas(64) hmm_block *remote;
     char pad_[56];
@@ -260,6 +265,8 @@ int hmm_check_heap(void);
 /* The heap made after h in the registry (the first for NULL), or NULL.
  * Heaps are never unmapped, so one may be kept and walked from later. */
 hmm_heap *hmm_heap_next(hmm_heap *h);
+/* True while a live thread owns a heap. */
+bool hmm_heap_active(void);
 /* How much a purge pass gives back. */
 enum hmm_purge {
     HMM_PURGE_IDLE,  /* free spans idle for the purge delay; wholly free chunks but one */

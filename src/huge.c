@@ -16,6 +16,7 @@
 
 #include "options.h"
 #include "os.h"
+#include "purger.h"
 #include "stats.h"
 
 #define CACHE_SLOTS 16
@@ -65,6 +66,8 @@ static void unplace(hmm_chunk *c)
 static char *map(size_t size, size_t align)
 {
     char *p = hmm_os_map_aligned(size, align);
+    if (p && hmm_opt.hugepages)
+        hmm_os_hugepage(p, size);
     if (p)
         hmm_stat_mapped((int64_t)size);
     return p;
@@ -234,6 +237,9 @@ void hmm_huge_free(hmm_chunk *c)
         unmap(evict[nevict].addr, evict[nevict].size);
     }
     hmm_huge_trim(now, false);
+    /* A cached block is at least a chunk (HMM_PURGER_MIN): the purger
+     * unmaps it if no call comes to do so. */
+    hmm_purger_kick();
 }
 
 void *hmm_huge_realloc(hmm_chunk *c, size_t size)

@@ -14,6 +14,7 @@
 #include "hmm.h"
 #include "huge.h"
 #include "options.h"
+#include "purger.h"
 #include "stats.h"
 
 /* glibc's largest M_MXFAST: 80 * sizeof(size_t) / 4. */
@@ -184,7 +185,11 @@ HMM_EXPORT int malloc_info(int options, FILE *fp)
 
 HMM_EXPORT int malloc_trim(size_t pad)
 {
-    return hmm_heap_trim(pad, HMM_PURGE_FORCE, "malloc_trim") > 0;
+    int released = hmm_heap_trim(pad, HMM_PURGE_FORCE, "malloc_trim") > 0;
+    /* Other live threads were asked to trim at their next purge check;
+     * for those that make no call, the purger does it. */
+    hmm_purger_kick();
+    return released;
 }
 
 HMM_EXPORT int mallopt(int param, int value)

@@ -16,6 +16,7 @@ hmm_options hmm_opt = {
     .stats = false,
     .stats_fd = 2,
     .purge_delay = 250,
+    .purge_thread = true,
     .trim_threshold = (size_t)1 << 20,
     .heap_map_interval = 10,
 };
@@ -65,8 +66,10 @@ void hmm_options_init(void)
     const option_desc table[] = {
         {"HMM_STATS", NULL, &hmm_opt.stats, 1},
         {"HMM_PURGE_DELAY", &hmm_opt.purge_delay, NULL, HMM_PURGE_DELAY_MAX},
+        {"HMM_PURGE_THREAD", NULL, &hmm_opt.purge_thread, 1},
         {"HMM_SECURE", NULL, &hmm_opt.secure, 1},
         {"HMM_HEAP_MAP_INTERVAL", &hmm_opt.heap_map_interval, NULL, HMM_PURGE_DELAY_MAX},
+        {"HMM_HUGEPAGES", NULL, &hmm_opt.hugepages, 1},
     };
     for (size_t i = 0; i < sizeof table / sizeof table[0]; i++) {
         const char *v = secure_getenv(table[i].name);

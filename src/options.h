@@ -13,6 +13,8 @@ typedef struct hmm_options {
     bool stats;           /* HMM_STATS: print statistics at exit */
     int stats_fd;         /* where they go: a copy of stderr taken at start */
     uint32_t purge_delay; /* HMM_PURGE_DELAY: ms a free page stays before it is returned */
+    bool hugepages;       /* HMM_HUGEPAGES: ask for transparent huge pages */
+    bool purge_thread;    /* HMM_PURGE_THREAD: the background purger (purger.c) */
     bool secure;          /* HMM_SECURE: canaries, poisoned frees, quarantine (secure.c) */
     /* Bytes of dirty free pages a heap keeps before a purge pass is worth
      * it (mallopt's M_TRIM_THRESHOLD). */

@@ -1,12 +1,13 @@
 /*
  * os.c - every system call libhmm makes: mmap, munmap, mremap, madvise,
- * clock_gettime, open, write, close, getpid, getauxval.  Errno is left as
+ * clock_gettime, sched_yield, open, write, close, getpid, getauxval.  Errno is left as
  * the caller had it.
  */
 #define _GNU_SOURCE
 #include "os.h"
 
 #include <errno.h>
+#include <sched.h>
 #include <string.h>
 #include <sys/auxv.h>
 #include <fcntl.h>
@@ -67,6 +68,13 @@ void *hmm_os_map_aligned(size_t size, size_t align)
     return p;
 }
 
+void hmm_os_hugepage(void *addr, size_t size)
+{
+    int saved = errno;
+    madvise(addr, size, MADV_HUGEPAGE);
+    errno = saved;
+}
+
 void hmm_os_unmap(void *addr, size_t size)
 {
     int saved = errno;
@@ -104,6 +112,24 @@ uint64_t hmm_os_now_ms(void)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
     return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+void hmm_os_deadline(struct timespec *ts, uint32_t ms)
+{
+    clock_gettime(CLOCK_MONOTONIC, ts);
+    ts->tv_sec += ms / 1000;
+    ts->tv_nsec += (long)(ms % 1000) * 1000000;
+    if (ts->tv_nsec >= 1000000000) {
+        ts->tv_sec++;
+        ts->tv_nsec -= 1000000000;
+    }
+}
+
+void hmm_os_yield(void)
+{
+    int saved = errno;
+    sched_yield();
+    errno = saved;
 }
 
 void hmm_os_write(int fd, const char *buf, size_t len)

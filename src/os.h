@@ -7,6 +7,8 @@
 
 #include "internal.h"
 
+struct timespec;
+
 /* Tests only: the mapping call (mmap, mremap, madvise) whose count in
  * hmm_os_fault_calls reaches hmm_os_fail_at fails; 0 never. */
 extern unsigned long hmm_os_fail_at, hmm_os_fault_calls;
@@ -14,6 +16,9 @@ extern unsigned long hmm_os_fail_at, hmm_os_fault_calls;
 /* Maps size bytes aligned to align (a power of two >= page); NULL on failure. */
 void *hmm_os_map_aligned(size_t size, size_t align);
 void hmm_os_unmap(void *addr, size_t size);
+/* Asks for transparent huge pages in the range (THP "madvise" mode); a
+ * hint, not counted as a mapping call by the fault injection. */
+void hmm_os_hugepage(void *addr, size_t size);
 /* Gives pages back; they read as zero when touched again.  False when the
  * kernel refused: the pages then keep their contents. */
 bool hmm_os_purge(void *addr, size_t size);
@@ -23,6 +28,10 @@ bool hmm_os_remap_inplace(void *addr, size_t old_size, size_t new_size);
 bool hmm_os_remap_to(void *addr, size_t old_size, size_t new_size, void *new_addr);
 /* Milliseconds from a monotonic clock that costs no system call. */
 uint64_t hmm_os_now_ms(void);
+/* The CLOCK_MONOTONIC time ms milliseconds from now, for a timed wait. */
+void hmm_os_deadline(struct timespec *ts, uint32_t ms);
+/* Lets another thread run (a lock's holder). */
+void hmm_os_yield(void);
 /* Writes all of buf to fd, ignoring errors (used for diagnostics). */
 void hmm_os_write(int fd, const char *buf, size_t len);
 uint64_t hmm_os_random(void);

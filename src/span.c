@@ -4,16 +4,37 @@
  * fits in its own bin (a short scan), then takes the first span of the next
  * non-empty bin, where every span fits.  A freed span merges with free
  * neighbours at once, found through the boundary tags.
+ *
+ * Only a heap's owner allocates and frees its spans, but the purger thread
+ * (purger.c) may purge its idle free spans, so every entry point below
+ * holds the heap's span lock: one atomic exchange on paths that already
+ * search bins or make system calls, none on the fast paths.
  */
 #include "span.h"
 
 #include "diag.h"
 #include "options.h"
 #include "os.h"
+#include "purger.h"
 #include "stats.h"
 
 /* How far the scan of a request's own bin goes before moving up. */
 #define BIN_SCAN 8
+
+/* The owner takes its heap's span lock; while the purger holds it, the
+ * owner asks for it back (span_want), which ends the purger's pass after
+ * the span it is purging. */
+static void lock(hmm_heap *h)
+{
+    if (hmm_likely(__atomic_exchange_n(&h->span_busy, 1, __ATOMIC_SEQ_CST) == 0))
+        return;
+    __atomic_store_n(&h->span_want, 1, __ATOMIC_SEQ_CST);
+    while (__atomic_exchange_n(&h->span_busy, 1, __ATOMIC_SEQ_CST) != 0)
+        hmm_os_yield();
+    __atomic_store_n(&h->span_want, 0, __ATOMIC_RELAXED);
+}
+
+static void unlock(hmm_heap *h) { __atomic_store_n(&h->span_busy, 0, __ATOMIC_RELEASE); }
 
 static unsigned bin_of(size_t n)
 {
@@ -152,10 +173,13 @@ hmm_span *hmm_span_alloc(hmm_heap *h, size_t npages, size_t align_pages, bool *z
     size_t want = npages + align_pages - 1;
     if (want > HMM_USABLE_PAGES)
         return NULL;
+    lock(h);
     hmm_span *s = find_fit(h, want);
     if (!s) {
-        if (!add_chunk(h))
+        if (!add_chunk(h)) {
+            unlock(h);
             return NULL;
+        }
         s = find_fit(h, want);
     }
     bin_remove(h, s);
@@ -176,30 +200,52 @@ hmm_span *hmm_span_alloc(hmm_heap *h, size_t npages, size_t align_pages, bool *z
         s = body;
     }
     s->flags = 0;
+    unlock(h);
     *zeroed = (flags & HMM_SPAN_ZEROED) != 0;
     return s;
+}
+
+static size_t purge_if_due(hmm_heap *h, uint64_t now);
+
+/* After a span op that made pages free: the purger watches a heap holding
+ * enough of them, so they go back even if the owner makes no further call.
+ * Only for the caller's own heap: a thread draining an abandoned heap holds
+ * the registry's lock, and starting the purger allocates. */
+static void unlock_after_free(hmm_heap *h)
+{
+    bool watch = ((size_t)h->dirty_pages << HMM_PAGE_SHIFT) >= HMM_PURGER_MIN;
+    unlock(h);
+    if (watch && h == hmm_tls_thread_heap)
+        hmm_purger_kick();
 }
 
 void hmm_span_free(hmm_heap *h, hmm_span *s)
 {
     uint64_t now = hmm_os_now_ms();
+    lock(h);
     insert_free(h, s, s->npages, HMM_SPAN_DIRTY, (uint32_t)now);
-    hmm_span_purge_if_due(h, now);
+    purge_if_due(h, now);
+    unlock_after_free(h);
 }
 
 bool hmm_span_grow(hmm_heap *h, hmm_span *s, size_t npages)
 {
     size_t n = s->npages;
     hmm_span *right = s + n;
-    if (hmm_span_index(right) >= HMM_CHUNK_PAGES || right->kind != HMM_SPAN_FREE ||
-        n + right->npages < npages)
+    if (hmm_span_index(right) >= HMM_CHUNK_PAGES)
         return false;
+    lock(h);
+    if (right->kind != HMM_SPAN_FREE || n + right->npages < npages) {
+        unlock(h);
+        return false;
+    }
     bin_remove(h, right);
     take_front(h, right, npages - n);
     if (n > 1)
         clear_tag(&s[n - 1]);
     clear_tag(right);
     set_length(s, npages);
+    unlock(h);
     return true;
 }
 
@@ -209,10 +255,12 @@ void hmm_span_shrink(hmm_heap *h, hmm_span *s, size_t npages)
     if (npages >= n)
         return;
     hmm_span *rest = s + npages;
+    lock(h);
     if (n > 1)
         clear_tag(&s[n - 1]);
     set_length(s, npages);
     insert_free(h, rest, n - npages, HMM_SPAN_DIRTY, (uint32_t)hmm_os_now_ms());
+    unlock_after_free(h);
 }
 
 /* Unmaps the chunk whose whole usable area is the free span s. */
@@ -229,12 +277,16 @@ static void release_chunk(hmm_heap *h, hmm_span *s)
     hmm_chunk_release(c);
 }
 
-size_t hmm_span_purge(hmm_heap *h, enum hmm_purge how, size_t keep)
+/* The pass of hmm_span_purge, the lock held; from the purger (from_afar),
+ * it ends early when the owner wants the lock. */
+static size_t purge(hmm_heap *h, enum hmm_purge how, size_t keep, bool from_afar)
 {
     uint64_t now = hmm_os_now_ms();
     size_t released = 0;
     for (unsigned b = 0; b < HMM_NBINS; b++) {
         for (hmm_list *l = h->bins[b].next, *next; l != &h->bins[b]; l = next) {
+            if (from_afar && __atomic_load_n(&h->span_want, __ATOMIC_RELAXED))
+                return released;
             next = l->next;
             hmm_span *s = hmm_container_of(l, hmm_span, link);
             if (how == HMM_PURGE_IDLE && (uint32_t)now - s->freed_at < hmm_opt.purge_delay)
@@ -265,24 +317,68 @@ size_t hmm_span_purge(hmm_heap *h, enum hmm_purge how, size_t keep)
     return released;
 }
 
-size_t hmm_span_purge_if_due(hmm_heap *h, uint64_t now)
+size_t hmm_span_purge(hmm_heap *h, enum hmm_purge how, size_t keep)
 {
-    /* A trim another thread asked for (malloc_trim) does not wait. */
-    if (hmm_unlikely(__atomic_load_n(&h->trim_request, __ATOMIC_RELAXED) != 0))
-        return hmm_span_purge(h, HMM_PURGE_FORCE,
-                              __atomic_exchange_n(&h->trim_request, 0, __ATOMIC_RELAXED) - 1);
+    lock(h);
+    size_t released = purge(h, how, keep, false);
+    unlock(h);
+    return released;
+}
+
+/* A trim another thread asked for (malloc_trim), the lock held: done at
+ * once; SIZE_MAX when none was asked for. */
+static size_t trim_requested(hmm_heap *h, bool from_afar)
+{
+    if (hmm_likely(__atomic_load_n(&h->trim_request, __ATOMIC_RELAXED) == 0))
+        return SIZE_MAX;
+    uint64_t pad = __atomic_exchange_n(&h->trim_request, 0, __ATOMIC_RELAXED) - 1;
+    return purge(h, HMM_PURGE_FORCE, pad, from_afar);
+}
+
+/* Worth an IDLE pass: enough dirty pages, or a chunk that may go. */
+/* A heap whose thread exited (drained by another, so not ACTIVE) may wait
+ * long for a new one: none of its idle pages is kept for it. */
+static bool worth_purging(const hmm_heap *h)
+{
+    return ((size_t)h->dirty_pages << HMM_PAGE_SHIFT) >= hmm_opt.trim_threshold || h->nchunks > 1 ||
+           h->state != HMM_HEAP_ACTIVE;
+}
+
+static size_t purge_if_due(hmm_heap *h, uint64_t now)
+{
+    size_t trimmed = trim_requested(h, false);
+    if (trimmed != SIZE_MAX)
+        return trimmed;
     if (now < h->next_purge)
         return 0;
     h->next_purge = now + hmm_opt.purge_delay / 2 + 1;
-    /* A heap whose thread exited (drained by another, so not ACTIVE) may
-     * wait long for a new one: none of its idle pages is kept for it. */
-    if (((size_t)h->dirty_pages << HMM_PAGE_SHIFT) >= hmm_opt.trim_threshold || h->nchunks > 1 ||
-        h->state != HMM_HEAP_ACTIVE)
-        return hmm_span_purge(h, HMM_PURGE_IDLE, 0);
-    return 0;
+    return worth_purging(h) ? purge(h, HMM_PURGE_IDLE, 0, false) : 0;
 }
 
-void hmm_span_check_chunk(hmm_heap *h, hmm_chunk *c)
+size_t hmm_span_purge_if_due(hmm_heap *h, uint64_t now)
+{
+    /* Most calls find nothing due, and take no lock. */
+    if (now < h->next_purge && __atomic_load_n(&h->trim_request, __ATOMIC_RELAXED) == 0)
+        return 0;
+    lock(h);
+    size_t released = purge_if_due(h, now);
+    unlock(h);
+    return released;
+}
+
+bool hmm_span_purge_idle_from_afar(hmm_heap *h)
+{
+    if (__atomic_load_n(&h->span_want, __ATOMIC_RELAXED) ||
+        __atomic_exchange_n(&h->span_busy, 1, __ATOMIC_SEQ_CST) != 0)
+        return true; /* busy: it makes its own passes meanwhile */
+    if (trim_requested(h, true) == SIZE_MAX && worth_purging(h))
+        purge(h, HMM_PURGE_IDLE, 0, true);
+    bool more = ((size_t)h->dirty_pages << HMM_PAGE_SHIFT) >= HMM_PURGER_MIN;
+    unlock(h);
+    return more;
+}
+
+static void check_chunk(hmm_heap *h, hmm_chunk *c)
 {
     if (c->magic != HMM_CHUNK_NORMAL || c->heap != h)
         hmm_corrupt("chunk %p: bad magic or owner", (void *)c);
@@ -324,7 +420,7 @@ void hmm_span_check_chunk(hmm_heap *h, hmm_chunk *c)
                     c->free_pages);
 }
 
-void hmm_span_check_bins(hmm_heap *h)
+static void check_bins(hmm_heap *h)
 {
     for (unsigned b = 0; b < HMM_NBINS; b++) {
         if (!hmm_list_valid(&h->bins[b]) || hmm_list_empty(&h->bins[b]) != !(h->binmap >> b & 1))
@@ -335,4 +431,15 @@ void hmm_span_check_bins(hmm_heap *h)
                 hmm_corrupt("heap %p: bin %u holds a span that is not free", (void *)h, b);
         }
     }
+}
+
+void hmm_span_check(hmm_heap *h)
+{
+    lock(h);
+    if (!hmm_list_valid(&h->chunks))
+        hmm_corrupt("heap %p: chunk list broken", (void *)h);
+    for (hmm_list *l = h->chunks.next; l != &h->chunks; l = l->next)
+        check_chunk(h, hmm_container_of(l, hmm_chunk, link));
+    check_bins(h);
+    unlock(h);
 }

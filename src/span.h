@@ -2,7 +2,8 @@
  * span.h - a heap's page allocator: free spans in bins segregated by
  * length with a bitmap over the bins, first fit, coalescing with free
  * neighbours through boundary tags, and lazy purging of pages that stay
- * free.  Called only by the owning thread.
+ * free.  Called only by the owning thread (or a thread that holds an
+ * abandoned heap), except hmm_span_purge_idle_from_afar.
  */
 #ifndef HMM_SPAN_H
 #define HMM_SPAN_H
@@ -26,9 +27,12 @@ size_t hmm_span_purge(hmm_heap *h, enum hmm_purge how, size_t keep);
  * one at once when another thread asked (h->trim_request); returns the
  * bytes given back. */
 size_t hmm_span_purge_if_due(hmm_heap *h, uint64_t now);
-/* Checks tiling and boundary tags of one chunk; aborts on error. */
-void hmm_span_check_chunk(hmm_heap *h, hmm_chunk *c);
-/* Checks h's bins and their bitmap; aborts on error. */
-void hmm_span_check_bins(hmm_heap *h);
+/* For the purger thread: the IDLE pass (or the trim another thread asked
+ * for) of heap h, owned by another thread, unless h's owner is using its
+ * spans.  True when h may still hold HMM_PURGER_MIN dirty bytes. */
+bool hmm_span_purge_idle_from_afar(hmm_heap *h);
+/* Checks h's chunk list, the tiling and boundary tags of its chunks, its
+ * bins and their bitmap; aborts on error. */
+void hmm_span_check(hmm_heap *h);
 
 #endif

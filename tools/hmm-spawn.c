@@ -85,10 +85,13 @@ int main(int argc, char **argv)
         perror(result);
         return 2;
     }
-    fprintf(f, "status=%d wall=%.6f maxrss_kb=%ld utime=%.6f stime=%.6f timeout=%d\n",
+    fprintf(f,
+            "status=%d wall=%.6f maxrss_kb=%ld utime=%.6f stime=%.6f timeout=%d minflt=%ld "
+            "majflt=%ld\n",
             status, (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9,
             ru.ru_maxrss, (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6,
-            (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6, (int)timed_out);
+            (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6, (int)timed_out,
+            ru.ru_minflt, ru.ru_majflt);
     fclose(f);
     return 0;
 }
