@@ -11,15 +11,19 @@
 
 #include "diag.h"
 #include "huge.h"
+#include "leaks.h"
 #include "options.h"
 #include "os.h"
+#include "profile.h"
 #include "remote.h"
 #include "secure.h"
 #include "slab.h"
 #include "span.h"
+#include "stacks.h"
 #include "stats.h"
 
-hmm_heap hmm_heap_empty = {.cur = {[0 ... HMM_NCLASS - 1] = &hmm_span_empty}};
+hmm_heap hmm_heap_empty = {.cur = {[0 ... HMM_NCLASS - 1] = &hmm_span_empty},
+                           .sample_left = INT64_MAX};
 __thread hmm_heap *hmm_tls_heap __attribute__((tls_model("initial-exec"))) = &hmm_heap_empty;
 __thread hmm_heap *hmm_tls_thread_heap __attribute__((tls_model("initial-exec"))) = &hmm_heap_empty;
 uintptr_t hmm_secret;
@@ -53,6 +57,7 @@ bool hmm_heap_init(void)
             return false;
         }
         hmm_secret = (uintptr_t)hmm_os_random();
+        hmm_profile_init();
         __atomic_store_n(&init_done, true, __ATOMIC_RELEASE);
     }
     pthread_mutex_unlock(&init_lock);
@@ -82,6 +87,7 @@ static hmm_heap *heap_new(void)
     for (unsigned b = 0; b < HMM_NBINS; b++)
         hmm_list_init(&h->bins[b]);
     hmm_list_init(&h->chunks);
+    h->sample_left = hmm_profile_countdown();
     pthread_mutex_init(&h->lock, NULL);
     hmm_list_push_back(&all_heaps, &h->all);
     hmm_stat_add(&hmm_gstats.heaps, 1);
@@ -114,7 +120,8 @@ hmm_heap *hmm_heap_get(void)
     if (!h)
         return NULL;
     hmm_tls_thread_heap = h;
-    if (!hmm_opt.secure)
+    /* Secure and leaks mode see every call in the slow paths. */
+    if (!hmm_opt.secure && !hmm_opt.leaks)
         hmm_tls_heap = h;
     /* After the TLS store: pthread_setspecific may allocate. */
     pthread_setspecific(exit_key, h);
@@ -212,6 +219,11 @@ static void thread_exit(void *arg)
  * updated, and no lock held by a thread it does not have. */
 static void fork_prepare(void)
 {
+    /* Tracking first: a thread taking a stack may allocate (and take
+     * heaps_lock) before it lets go of the capture lock. */
+    hmm_stacks_atfork(HMM_FORK_PREPARE);
+    hmm_leaks_atfork(HMM_FORK_PREPARE);
+    hmm_profile_atfork(HMM_FORK_PREPARE);
     pthread_mutex_lock(&heaps_lock);
     for (hmm_list *l = all_heaps.next; l != &all_heaps; l = l->next)
         pthread_mutex_lock(&hmm_container_of(l, hmm_heap, all)->lock);
@@ -224,6 +236,9 @@ static void fork_parent(void)
     for (hmm_list *l = all_heaps.next; l != &all_heaps; l = l->next)
         pthread_mutex_unlock(&hmm_container_of(l, hmm_heap, all)->lock);
     pthread_mutex_unlock(&heaps_lock);
+    hmm_profile_atfork(HMM_FORK_PARENT);
+    hmm_leaks_atfork(HMM_FORK_PARENT);
+    hmm_stacks_atfork(HMM_FORK_PARENT);
 }
 
 static void fork_child(void)
@@ -232,6 +247,9 @@ static void fork_child(void)
     for (hmm_list *l = all_heaps.next; l != &all_heaps; l = l->next)
         pthread_mutex_init(&hmm_container_of(l, hmm_heap, all)->lock, NULL);
     pthread_mutex_init(&heaps_lock, NULL);
+    hmm_profile_atfork(HMM_FORK_CHILD);
+    hmm_leaks_atfork(HMM_FORK_CHILD);
+    hmm_stacks_atfork(HMM_FORK_CHILD);
     /* Threads other than this one are gone, maybe in the middle of using
      * (or draining) their heaps: that memory stays theirs, never adopted. */
     abandoned = NULL;

@@ -36,6 +36,7 @@ enum hmm_heap_state { HMM_HEAP_ACTIVE = 1, HMM_HEAP_ABANDONED, HMM_HEAP_DRAINING
 
 struct hmm_heap {
     hmm_span *cur[HMM_NCLASS];    /* slab allocated from, per class */
+    int64_t sample_left;          /* bytes to the heap profile's next sample (profile.h) */
     hmm_list partial[HMM_NCLASS]; /* other slabs with free blocks */
     hmm_list bins[HMM_NBINS];     /* free spans, by length */
     uint64_t binmap;              /* bit b set when bins[b] is not empty */
@@ -173,9 +174,12 @@ void *hmm_realloc(void *p, size_t size, const char *func);
 hmm_inline void *hmm_alloc(size_t size, const char *func)
 {
     if (hmm_likely(size <= HMM_TABLE_MAX)) {
-        hmm_span *s = hmm_tls_heap->cur[hmm_class_table[(size + 15) >> 4]];
+        hmm_heap *h = hmm_tls_heap;
+        hmm_span *s = h->cur[hmm_class_table[(size + 15) >> 4]];
         hmm_block *b = s->free;
-        if (hmm_likely(b != NULL))
+        /* The call that takes the countdown below zero is the heap
+         * profile's next sample, taken by the slow path. */
+        if (hmm_likely(b != NULL) && hmm_likely((h->sample_left -= (int64_t)size) >= 0))
             return hmm_slab_pop(s, b, func);
     }
     return hmm_alloc_slow(size, func);

@@ -12,8 +12,12 @@
 #include "diag.h"
 #include "os.h"
 
-hmm_options hmm_opt = {
-    .stats = false, .stats_fd = 2, .purge_delay = 250, .trim_threshold = (size_t)1 << 20};
+hmm_options hmm_opt = {.stats = false,
+                       .stats_fd = 2,
+                       .purge_delay = 250,
+                       .trim_threshold = (size_t)1 << 20,
+                       .leaks_fd = 2,
+                       .profile_rate = HMM_PROFILE_RATE_DEFAULT};
 
 typedef struct option_desc {
     const char *name;
@@ -38,6 +42,21 @@ static bool parse_u32(const char *s, uint32_t max, uint32_t *out)
     return true;
 }
 
+/* Copies the file name in variable name to dst (HMM_PATH_MAX bytes), which stays
+ * empty when it is unset, empty or too long: the program may change its
+ * environment before the file is written. */
+static void get_path(const char *name, char *dst)
+{
+    const char *file = secure_getenv(name);
+    if (!file || !*file)
+        return;
+    size_t n = strlen(file);
+    if (n < HMM_PATH_MAX)
+        memcpy(dst, file, n + 1);
+    else
+        hmm_warn("ignoring %s: longer than %zu bytes", name, (size_t)HMM_PATH_MAX - 1);
+}
+
 void hmm_options_init(void)
 {
     static bool done;
@@ -47,6 +66,8 @@ void hmm_options_init(void)
         {"HMM_STATS", NULL, &hmm_opt.stats, 1},
         {"HMM_PURGE_DELAY", &hmm_opt.purge_delay, NULL, HMM_PURGE_DELAY_MAX},
         {"HMM_SECURE", NULL, &hmm_opt.secure, 1},
+        {"HMM_LEAKS", NULL, &hmm_opt.leaks, 1},
+        {"HMM_PROFILE_RATE", &hmm_opt.profile_rate, NULL, HMM_PROFILE_RATE_MAX},
     };
     for (size_t i = 0; i < sizeof table / sizeof table[0]; i++) {
         const char *v = secure_getenv(table[i].name);
@@ -63,18 +84,17 @@ void hmm_options_init(void)
         else
             *table[i].flag = x != 0;
     }
-    /* Copied: the program may change its environment before it exits. */
-    const char *file = secure_getenv("HMM_STATS_FILE");
-    if (file && *file) {
-        size_t n = strlen(file);
-        if (n < sizeof hmm_opt.stats_file)
-            memcpy(hmm_opt.stats_file, file, n + 1);
-        else
-            hmm_warn("ignoring HMM_STATS_FILE: longer than %zu bytes",
-                     sizeof hmm_opt.stats_file - 1);
-    }
+    get_path("HMM_STATS_FILE", hmm_opt.stats_file);
+    get_path("HMM_LEAKS_FILE", hmm_opt.leaks_file);
+    hmm_opt.leaks |= hmm_opt.leaks_file[0] != '\0';
+    get_path("HMM_PROFILE", hmm_opt.profile_file);
+    hmm_opt.profile = hmm_opt.profile_file[0] != '\0';
+    if (hmm_opt.profile_rate == 0)
+        hmm_opt.profile_rate = 1;
     /* GNU tools close stderr in an atexit handler, before the report; a
      * report to a file needs no copy of it. */
     if (hmm_opt.stats && !hmm_opt.stats_file[0])
         hmm_opt.stats_fd = hmm_os_keep_fd(2);
+    if (hmm_opt.leaks && !hmm_opt.leaks_file[0])
+        hmm_opt.leaks_fd = hmm_os_keep_fd(2);
 }

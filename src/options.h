@@ -8,6 +8,11 @@
 
 /* The longest HMM_PURGE_DELAY, in ms: an hour. */
 #define HMM_PURGE_DELAY_MAX 3600000
+/* Room for the file names of HMM_STATS_FILE, HMM_LEAKS_FILE, HMM_PROFILE. */
+#define HMM_PATH_MAX 4096
+/* The default and the largest HMM_PROFILE_RATE, in bytes. */
+#define HMM_PROFILE_RATE_DEFAULT (512 * 1024)
+#define HMM_PROFILE_RATE_MAX (1024 * 1024 * 1024)
 
 typedef struct hmm_options {
     bool stats;           /* HMM_STATS: print statistics at exit */
@@ -19,7 +24,19 @@ typedef struct hmm_options {
     size_t trim_threshold;
     /* HMM_STATS_FILE: where the statistics go at exit instead of stderr,
      * "%p" standing for the process id; empty: not set. */
-    char stats_file[4096];
+    char stats_file[HMM_PATH_MAX];
+    /* HMM_LEAKS: track every block and report those still allocated at
+     * exit (leaks.c), to leaks_fd (a copy of stderr) or, "%p" standing for
+     * the process id, to HMM_LEAKS_FILE (which implies HMM_LEAKS). */
+    bool leaks;
+    int leaks_fd;
+    char leaks_file[HMM_PATH_MAX];
+    /* HMM_PROFILE: the file the sampled heap profile goes to (profile.c),
+     * "%p" standing for the process id; HMM_PROFILE_RATE: the mean bytes
+     * allocated between two samples. */
+    bool profile;
+    uint32_t profile_rate;
+    char profile_file[HMM_PATH_MAX];
 } hmm_options;
 
 extern hmm_options hmm_opt;

@@ -55,29 +55,12 @@ HMM_EXPORT void HmmPrintStats(int fd)
                (unsigned long long)st.heaps_abandoned, (unsigned long long)st.heaps_reused);
 }
 
-/* HMM_STATS_FILE with each "%p" replaced by the process id ("%%" by "%"),
- * so that every process of a pipeline writes its own file. */
-static void stats_path(char *buf, size_t size)
-{
-    size_t n = 0;
-    for (const char *f = hmm_opt.stats_file; *f && n + 1 < size; f++) {
-        if (f[0] == '%' && f[1] == 'p') {
-            n += hmm_format(buf + n, size - n, "%llu", (unsigned long long)hmm_os_getpid());
-            f++;
-        } else {
-            buf[n++] = *f;
-            f += f[0] == '%' && f[1] == '%';
-        }
-    }
-    buf[n] = '\0';
-}
-
 __attribute__((destructor)) static void stats_at_exit(void)
 {
     hmm_options_init();
     if (hmm_opt.stats_file[0]) {
         char path[sizeof hmm_opt.stats_file + 32];
-        stats_path(path, sizeof path);
+        hmm_expand_path(hmm_opt.stats_file, path, sizeof path);
         int fd = hmm_os_create(path);
         if (fd < 0) {
             hmm_warn("cannot write the statistics to %s", path);
