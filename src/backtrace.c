@@ -58,19 +58,34 @@ void hmm_backtrace_atfork(enum hmm_fork_phase phase)
 struct hmm_symbolizer {
     Dwfl *dwfl;
     Dwfl_Module *self;
+    bool lines;
 };
 
-static const Dwfl_Callbacks callbacks = {
+static int no_debuginfo(Dwfl_Module *mod, void **userdata, const char *modname, Dwarf_Addr base,
+                        const char *file_name, const char *debuglink_file,
+                        GElf_Word debuglink_crc, char **debuginfo_file_name)
+{
+    (void)mod, (void)userdata, (void)modname, (void)base, (void)file_name;
+    (void)debuglink_file, (void)debuglink_crc, (void)debuginfo_file_name;
+    return -1;
+}
+
+static const Dwfl_Callbacks with_lines = {
     .find_elf = dwfl_linux_proc_find_elf,
     .find_debuginfo = dwfl_standard_find_debuginfo,
 };
+static const Dwfl_Callbacks names_only = {
+    .find_elf = dwfl_linux_proc_find_elf,
+    .find_debuginfo = no_debuginfo,
+};
 
-hmm_symbolizer *hmm_symbolizer_open(void)
+hmm_symbolizer *hmm_symbolizer_open(bool lines)
 {
     hmm_symbolizer *sym = malloc(sizeof *sym);
     if (!sym)
         return NULL;
-    sym->dwfl = dwfl_begin(&callbacks);
+    sym->lines = lines;
+    sym->dwfl = dwfl_begin(lines ? &with_lines : &names_only);
     if (!sym->dwfl) {
         free(sym);
         return NULL;
@@ -92,7 +107,7 @@ void hmm_symbolize(hmm_symbolizer *sym, void *pc, hmm_frame *out)
      * is the function's last instruction). */
     Dwarf_Addr a = (Dwarf_Addr)(uintptr_t)pc - 1;
     Dwfl_Module *m = dwfl_addrmodule(sym->dwfl, a);
-    Dwfl_Line *line = m ? dwfl_module_getsrc(m, a) : NULL;
+    Dwfl_Line *line = m && sym->lines ? dwfl_module_getsrc(m, a) : NULL;
     out->func = m ? dwfl_module_addrname(m, a) : NULL;
     out->file = line ? dwfl_lineinfo(line, NULL, &out->line, NULL, NULL, NULL) : NULL;
     out->in_libhmm = m && m == sym->self;

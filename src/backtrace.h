@@ -30,7 +30,7 @@ void hmm_backtrace_atfork(enum hmm_fork_phase phase);
  * strings stay valid until the symbolizer is closed. */
 typedef struct hmm_frame {
     const char *func; /* NULL when unknown */
-    const char *file; /* NULL when there is no line information */
+    const char *file; /* NULL when there is no line information (or no lines asked for) */
     int line;
     bool in_libhmm; /* in libhmm's own module */
 } hmm_frame;
@@ -38,8 +38,12 @@ typedef struct hmm_frame {
 typedef struct hmm_symbolizer hmm_symbolizer;
 
 /* Reads the process's modules now (it allocates: call it with
- * hmm_tls_untracked set and no libhmm lock held); NULL on failure. */
-hmm_symbolizer *hmm_symbolizer_open(void);
+ * hmm_tls_untracked set and no libhmm lock held); NULL on failure.  With
+ * lines, frames get file names and line numbers, and functions local to
+ * a stripped library their names, from separate debug files where they
+ * are installed (reading those costs tenths of a second and megabytes);
+ * without, names come from the modules' own symbol tables. */
+hmm_symbolizer *hmm_symbolizer_open(bool lines);
 /* Describes the frame whose program counter hmm_backtrace stored as pc. */
 void hmm_symbolize(hmm_symbolizer *sym, void *pc, hmm_frame *out);
 void hmm_symbolizer_close(hmm_symbolizer *sym);
