@@ -17,17 +17,23 @@
  * Naming a frame: libdw reads the modules listed in /proc/self/maps, their
  * symbol tables (.symtab included, so a program needs no -rdynamic) and
  * their DWARF line tables, or separate debug files under /usr/lib/debug.
- * It allocates freely, so it runs only when a report is written.
+ * It allocates freely, so it runs only when a report is written.  It is
+ * loaded then too, with dlopen: linked with libhmm, libdw and what it
+ * needs (libelf, zlib, bzip2, lzma) added about a millisecond to the start
+ * of every process, which the default mode must not pay.  Without it, a
+ * report shows addresses.
  */
 #define _GNU_SOURCE
 #include "backtrace.h"
 
+#include <dlfcn.h>
 #include <elfutils/libdwfl.h>
 #define UNW_LOCAL_ONLY
 #include <libunwind.h>
 #include <pthread.h>
 #include <stdlib.h>
 
+#include "diag.h"
 #include "os.h"
 
 __thread bool hmm_tls_untracked __attribute__((tls_model("initial-exec")));
@@ -55,48 +61,83 @@ void hmm_backtrace_atfork(enum hmm_fork_phase phase)
         capture_lock = (pthread_rwlock_t)PTHREAD_RWLOCK_WRITER_NONRECURSIVE_INITIALIZER_NP;
 }
 
-struct hmm_symbolizer {
-    Dwfl *dwfl;
-    Dwfl_Module *self;
-    bool lines;
-};
+/* The functions of libdw used here, found with dlsym. */
+#define LIBDW_FUNCTIONS(X)                                                                         \
+    X(dwfl_begin)                                                                                  \
+    X(dwfl_end)                                                                                    \
+    X(dwfl_report_begin)                                                                           \
+    X(dwfl_report_end)                                                                             \
+    X(dwfl_linux_proc_report)                                                                      \
+    X(dwfl_linux_proc_find_elf)                                                                    \
+    X(dwfl_standard_find_debuginfo)                                                                \
+    X(dwfl_addrmodule)                                                                             \
+    X(dwfl_module_addrname)                                                                        \
+    X(dwfl_module_getsrc)                                                                          \
+    X(dwfl_lineinfo)
+
+static struct {
+#define FIELD(f) __typeof__(f) *f;
+    LIBDW_FUNCTIONS(FIELD)
+#undef FIELD
+} dw;
 
 static int no_debuginfo(Dwfl_Module *mod, void **userdata, const char *modname, Dwarf_Addr base,
-                        const char *file_name, const char *debuglink_file,
-                        GElf_Word debuglink_crc, char **debuginfo_file_name)
+                        const char *file_name, const char *debuglink_file, GElf_Word debuglink_crc,
+                        char **debuginfo_file_name)
 {
     (void)mod, (void)userdata, (void)modname, (void)base, (void)file_name;
     (void)debuglink_file, (void)debuglink_crc, (void)debuginfo_file_name;
     return -1;
 }
 
-static const Dwfl_Callbacks with_lines = {
-    .find_elf = dwfl_linux_proc_find_elf,
-    .find_debuginfo = dwfl_standard_find_debuginfo,
-};
-static const Dwfl_Callbacks names_only = {
-    .find_elf = dwfl_linux_proc_find_elf,
-    .find_debuginfo = no_debuginfo,
+static Dwfl_Callbacks with_lines, names_only;
+
+/* Loads libdw on the first call (reports are written one at a time);
+ * false, with a warning the first time, when it cannot. */
+static bool load_libdw(void)
+{
+    static int state; /* 0: not tried; 1: loaded; -1: failed */
+    if (state == 0) {
+        void *lib = dlopen("libdw.so.1", RTLD_NOW | RTLD_LOCAL);
+        state = lib ? 1 : -1;
+#define LOOK_UP(f)                                                                                 \
+    if (state == 1 && !(dw.f = (__typeof__(f) *)dlsym(lib, #f)))                                   \
+        state = -1;
+        LIBDW_FUNCTIONS(LOOK_UP)
+#undef LOOK_UP
+        if (state < 0)
+            hmm_warn("cannot load libdw.so.1 (elfutils): frames are shown as addresses");
+        with_lines.find_elf = names_only.find_elf = dw.dwfl_linux_proc_find_elf;
+        with_lines.find_debuginfo = dw.dwfl_standard_find_debuginfo;
+        names_only.find_debuginfo = no_debuginfo;
+    }
+    return state > 0;
+}
+
+struct hmm_symbolizer {
+    Dwfl *dwfl;
+    Dwfl_Module *self;
+    bool lines;
 };
 
 hmm_symbolizer *hmm_symbolizer_open(bool lines)
 {
-    hmm_symbolizer *sym = malloc(sizeof *sym);
+    hmm_symbolizer *sym = load_libdw() ? malloc(sizeof *sym) : NULL;
     if (!sym)
         return NULL;
     sym->lines = lines;
-    sym->dwfl = dwfl_begin(lines ? &with_lines : &names_only);
+    sym->dwfl = dw.dwfl_begin(lines ? &with_lines : &names_only);
     if (!sym->dwfl) {
         free(sym);
         return NULL;
     }
-    dwfl_report_begin(sym->dwfl);
-    int err = dwfl_linux_proc_report(sym->dwfl, (pid_t)hmm_os_getpid());
-    if (dwfl_report_end(sym->dwfl, NULL, NULL) != 0 || err != 0) {
+    dw.dwfl_report_begin(sym->dwfl);
+    int err = dw.dwfl_linux_proc_report(sym->dwfl, (pid_t)hmm_os_getpid());
+    if (dw.dwfl_report_end(sym->dwfl, NULL, NULL) != 0 || err != 0) {
         hmm_symbolizer_close(sym);
         return NULL;
     }
-    sym->self = dwfl_addrmodule(sym->dwfl, (Dwarf_Addr)(uintptr_t)hmm_symbolizer_open);
+    sym->self = dw.dwfl_addrmodule(sym->dwfl, (Dwarf_Addr)(uintptr_t)hmm_symbolizer_open);
     return sym;
 }
 
@@ -106,15 +147,15 @@ void hmm_symbolize(hmm_symbolizer *sym, void *pc, hmm_frame *out)
      * is inside the call, on its line (and in its function, when the call
      * is the function's last instruction). */
     Dwarf_Addr a = (Dwarf_Addr)(uintptr_t)pc - 1;
-    Dwfl_Module *m = dwfl_addrmodule(sym->dwfl, a);
-    Dwfl_Line *line = m && sym->lines ? dwfl_module_getsrc(m, a) : NULL;
-    out->func = m ? dwfl_module_addrname(m, a) : NULL;
-    out->file = line ? dwfl_lineinfo(line, NULL, &out->line, NULL, NULL, NULL) : NULL;
+    Dwfl_Module *m = dw.dwfl_addrmodule(sym->dwfl, a);
+    Dwfl_Line *line = m && sym->lines ? dw.dwfl_module_getsrc(m, a) : NULL;
+    out->func = m ? dw.dwfl_module_addrname(m, a) : NULL;
+    out->file = line ? dw.dwfl_lineinfo(line, NULL, &out->line, NULL, NULL, NULL) : NULL;
     out->in_libhmm = m && m == sym->self;
 }
 
 void hmm_symbolizer_close(hmm_symbolizer *sym)
 {
-    dwfl_end(sym->dwfl);
+    dw.dwfl_end(sym->dwfl);
     free(sym);
 }

@@ -66,7 +66,7 @@ static void print_stack(FILE *out, hmm_symbolizer *sym, const hmm_stack *s)
             (unsigned long long)s->count, s->count == 1 ? "" : "s");
     hmm_frame f[HMM_BACKTRACE_MAX];
     void *pc[HMM_BACKTRACE_MAX];
-    unsigned n = sym ? hmm_report_frames(sym, s, f, pc) : 0;
+    unsigned n = hmm_report_frames(sym, s, f, pc);
     for (unsigned i = 0; i < n; i++) {
         fprintf(out, "    #%u %p", i, pc[i]);
         if (f[i].func)
@@ -75,9 +75,6 @@ static void print_stack(FILE *out, hmm_symbolizer *sym, const hmm_stack *s)
             fprintf(out, " %s:%d", f[i].file, f[i].line);
         fputc('\n', out);
     }
-    if (!sym)
-        for (unsigned i = 1; i < s->depth; i++)
-            fprintf(out, "    %p\n", s->pc[i]);
 }
 
 __attribute__((destructor)) static void leaks_at_exit(void)

@@ -115,7 +115,7 @@ static void add_live(const hmm_block_rec *r, void *arg)
 }
 
 /* One folded line per stack with bytes, largest first, to the file named
- * by tmpl (sym may be NULL when there is no stack). */
+ * by tmpl; frames sym cannot name (or all, without one) as addresses. */
 static void write_folded(hmm_symbolizer *sym, const char *tmpl)
 {
     char *text = NULL;
@@ -152,17 +152,15 @@ void hmm_profile_write(void)
     /* Function names are all a folded stack shows: no debug files.  No
      * sample, no symbols to read (a short process, say): empty files. */
     hmm_symbolizer *sym = hmm_stack_last() ? hmm_symbolizer_open(false) : NULL;
-    if (sym || !hmm_stack_last()) {
-        char tmpl[HMM_PATH_MAX + 8];
-        hmm_blockmap_each(&samples, add_live, NULL);
-        write_folded(sym, hmm_opt.profile_file);
-        for (hmm_stack *s = hmm_stack_last(); s; s = s->all) {
-            s->count = s->alloc_count;
-            s->bytes = s->alloc_bytes;
-        }
-        hmm_format(tmpl, sizeof tmpl, "%s.alloc", hmm_opt.profile_file);
-        write_folded(sym, tmpl);
+    char tmpl[HMM_PATH_MAX + 8];
+    hmm_blockmap_each(&samples, add_live, NULL);
+    write_folded(sym, hmm_opt.profile_file);
+    for (hmm_stack *s = hmm_stack_last(); s; s = s->all) {
+        s->count = s->alloc_count;
+        s->bytes = s->alloc_bytes;
     }
+    hmm_format(tmpl, sizeof tmpl, "%s.alloc", hmm_opt.profile_file);
+    write_folded(sym, tmpl);
     if (sym)
         hmm_symbolizer_close(sym);
     hmm_report_end();

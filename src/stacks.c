@@ -150,11 +150,15 @@ hmm_stack **hmm_report_stacks(size_t *n)
 
 unsigned hmm_report_frames(hmm_symbolizer *sym, const hmm_stack *s, hmm_frame *out, void **pc)
 {
-    /* Frame 0 is unw_backtrace itself, then come libhmm's. */
+    /* Frame 0 is unw_backtrace itself, then come libhmm's (which only a
+     * symbolizer tells apart). */
     unsigned i = 1, n = 0;
     bool ours = true;
     for (; i < s->depth; i++) {
-        hmm_symbolize(sym, s->pc[i], &out[n]);
+        if (sym)
+            hmm_symbolize(sym, s->pc[i], &out[n]);
+        else
+            out[n] = (hmm_frame){NULL, NULL, 0, false};
         if (ours && out[n].in_libhmm)
             continue;
         ours = false;

@@ -40,7 +40,8 @@ hmm_stack **hmm_report_stacks(size_t *n);
 /* Names the frames of s that are the program's (the unwinder's and
  * libhmm's own, innermost, are left out): stores them, innermost first,
  * in out (HMM_BACKTRACE_MAX entries) and their addresses in pc; returns
- * how many. */
+ * how many.  Without a symbolizer (sym NULL), every frame but the
+ * unwinder's, unnamed. */
 unsigned hmm_report_frames(hmm_symbolizer *sym, const hmm_stack *s, hmm_frame *out, void **pc);
 
 #endif
