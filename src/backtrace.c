@@ -15,7 +15,8 @@
  * and that allocation is simply not tracked.
  *
  * Naming a frame: libdw reads the modules listed in /proc/self/maps, their
- * symbol tables (.symtab included, so a program needs no -rdynamic) and
+ * symbol tables (.symtab included, so a program needs no -rdynamic; sorted
+ * here for lookups) and
  * their DWARF line tables, or separate debug files under /usr/lib/debug.
  * It allocates freely, so it runs only when a report is written.  It is
  * loaded then too, with dlopen: linked with libhmm, libdw and what it
@@ -71,7 +72,9 @@ void hmm_backtrace_atfork(enum hmm_fork_phase phase)
     X(dwfl_linux_proc_find_elf)                                                                    \
     X(dwfl_standard_find_debuginfo)                                                                \
     X(dwfl_addrmodule)                                                                             \
-    X(dwfl_module_addrname)                                                                        \
+    X(dwfl_module_info)                                                                            \
+    X(dwfl_module_getsymtab)                                                                       \
+    X(dwfl_module_getsym_info)                                                                     \
     X(dwfl_module_getsrc)                                                                          \
     X(dwfl_lineinfo)
 
@@ -114,11 +117,76 @@ static bool load_libdw(void)
     return state > 0;
 }
 
+/* A module's functions sorted by address.  libdw's own lookup by address
+ * (dwfl_module_addrname) scans the whole symbol table at each call: for a
+ * big program (gcc's cc1 has 100000 symbols) and a few thousand stacks,
+ * seconds at every exit. */
+struct functions {
+    struct functions *next; /* the symbolizer's list, to free them */
+    size_t n;
+    struct function {
+        GElf_Addr start, end;
+        const char *name;
+    } v[];
+};
+
 struct hmm_symbolizer {
     Dwfl *dwfl;
     Dwfl_Module *self;
     bool lines;
+    struct functions *all;
 };
+
+static int by_start(const void *a, const void *b)
+{
+    const struct function *x = a, *y = b;
+    return x->start < y->start ? -1 : x->start > y->start;
+}
+
+/* m's sorted functions, read on the first call (the module's user data
+ * keeps them); NULL when it has none or memory is short. */
+static struct functions *functions_of(hmm_symbolizer *sym, Dwfl_Module *m)
+{
+    void **ud;
+    dw.dwfl_module_info(m, &ud, NULL, NULL, NULL, NULL, NULL, NULL);
+    if (*ud)
+        return *ud;
+    int n = dw.dwfl_module_getsymtab(m);
+    struct functions *f = malloc(sizeof *f + (n > 0 ? (size_t)n : 0) * sizeof f->v[0]);
+    if (!f)
+        return NULL;
+    f->n = 0;
+    for (int i = 1; i < n; i++) {
+        GElf_Sym s;
+        GElf_Addr addr;
+        const char *name = dw.dwfl_module_getsym_info(m, i, &s, &addr, NULL, NULL, NULL);
+        if (name && GELF_ST_TYPE(s.st_info) == STT_FUNC && s.st_shndx != SHN_UNDEF)
+            f->v[f->n++] = (struct function){addr, addr + s.st_size, name};
+    }
+    qsort(f->v, f->n, sizeof f->v[0], by_start);
+    f->next = sym->all;
+    sym->all = f;
+    *ud = f;
+    return f;
+}
+
+/* The function of m holding address a, or NULL. */
+static const char *function_at(hmm_symbolizer *sym, Dwfl_Module *m, GElf_Addr a)
+{
+    struct functions *f = functions_of(sym, m);
+    size_t lo = 0, hi = f ? f->n : 0;
+    while (lo < hi) { /* the first function starting above a */
+        size_t mid = lo + (hi - lo) / 2;
+        if (f->v[mid].start <= a)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    /* A size of 0 (hand-written assembly) reaches to the next function. */
+    if (lo == 0 || (a >= f->v[lo - 1].end && f->v[lo - 1].end > f->v[lo - 1].start))
+        return NULL;
+    return f->v[lo - 1].name;
+}
 
 hmm_symbolizer *hmm_symbolizer_open(bool lines)
 {
@@ -126,6 +194,7 @@ hmm_symbolizer *hmm_symbolizer_open(bool lines)
     if (!sym)
         return NULL;
     sym->lines = lines;
+    sym->all = NULL;
     sym->dwfl = dw.dwfl_begin(lines ? &with_lines : &names_only);
     if (!sym->dwfl) {
         free(sym);
@@ -149,13 +218,18 @@ void hmm_symbolize(hmm_symbolizer *sym, void *pc, hmm_frame *out)
     Dwarf_Addr a = (Dwarf_Addr)(uintptr_t)pc - 1;
     Dwfl_Module *m = dw.dwfl_addrmodule(sym->dwfl, a);
     Dwfl_Line *line = m && sym->lines ? dw.dwfl_module_getsrc(m, a) : NULL;
-    out->func = m ? dw.dwfl_module_addrname(m, a) : NULL;
+    out->func = m ? function_at(sym, m, a) : NULL;
     out->file = line ? dw.dwfl_lineinfo(line, NULL, &out->line, NULL, NULL, NULL) : NULL;
     out->in_libhmm = m && m == sym->self;
 }
 
 void hmm_symbolizer_close(hmm_symbolizer *sym)
 {
+    while (sym->all) {
+        struct functions *f = sym->all;
+        sym->all = f->next;
+        free(f);
+    }
     dw.dwfl_end(sym->dwfl);
     free(sym);
 }

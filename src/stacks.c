@@ -100,10 +100,16 @@ hmm_stack *hmm_stack_last(void) { return __atomic_load_n(&last, __ATOMIC_ACQUIRE
 void hmm_stacks_atfork(enum hmm_fork_phase phase)
 {
     hmm_backtrace_atfork(phase);
-    if (phase == HMM_FORK_PREPARE)
+    if (phase == HMM_FORK_PREPARE) {
         pthread_mutex_lock(&table_lock);
-    else
-        pthread_mutex_unlock(&table_lock);
+        return;
+    }
+    pthread_mutex_unlock(&table_lock);
+    /* Not held across fork (a report may take long, and allocates): a
+     * thread writing one is gone from the child, which must be able to
+     * write its own. */
+    if (phase == HMM_FORK_CHILD)
+        report_lock = (pthread_mutex_t)PTHREAD_MUTEX_INITIALIZER;
 }
 
 bool hmm_report_begin(void)
