@@ -1,7 +1,8 @@
 /*
  * alloc.c - the slow path of malloc and the allocating entry points that
  * have no fast path: aligned allocation and calloc.  Sends each request to
- * the layer that serves its size: slabs, large blocks or huge mappings.
+ * the layer that serves its size: slabs, large blocks or huge mappings,
+ * and tells leaks mode and the heap profile about it.
  */
 #include "heap.h"
 
@@ -10,6 +11,8 @@
 
 #include "huge.h"
 #include "large.h"
+#include "leaks.h"
+#include "profile.h"
 #include "remote.h"
 #include "secure.h"
 #include "slab.h"
@@ -65,13 +68,21 @@ static void *alloc_any(size_t size, size_t align, bool *zeroed, const char *func
      * past the end of its mapping, on the chunk-map slot of the next). */
     if (size == 0)
         size = 1;
-    void *p = alloc_once(size, align, zeroed, func);
+    bool sample = hmm_profile_due(size);
+    size_t want = sample ? hmm_profile_block_size(size) : size;
+    void *p = alloc_once(want, align, zeroed, func);
     /* The kernel refused memory (the heap, a chunk or a huge mapping):
      * what is held free may be all that is left, so it goes back first. */
     if (!p && hmm_heap_release_free(func))
-        p = alloc_once(size, align, zeroed, func);
-    if (!p)
+        p = alloc_once(want, align, zeroed, func);
+    if (!p) {
         errno = ENOMEM;
+        return NULL;
+    }
+    if (hmm_unlikely(sample))
+        hmm_profile_record(p, size);
+    if (hmm_unlikely(hmm_opt.leaks))
+        hmm_leaks_alloc(p, size);
     return p;
 }
 
@@ -79,6 +90,14 @@ void *hmm_alloc_slow(size_t size, const char *func)
 {
     bool zeroed;
     return alloc_any(size, HMM_ALIGN, &zeroed, func);
+}
+
+void *hmm_alloc_sampled(hmm_span *s, void *p, size_t size, const char *func)
+{
+    /* Undoes the pop exactly: the list and the count are as they were. */
+    hmm_slab_push(s, p, hmm_free_key(p));
+    s->used--;
+    return hmm_alloc_slow(size, func);
 }
 
 void *hmm_alloc_aligned(size_t size, size_t align, const char *func)

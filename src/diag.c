@@ -6,6 +6,7 @@
 
 #include <stdlib.h>
 
+#include "options.h"
 #include "os.h"
 
 static size_t put_unsigned(char *buf, size_t pos, size_t size, unsigned long long v, unsigned base)
@@ -89,6 +90,39 @@ size_t hmm_format(char *buf, size_t size, const char *fmt, ...)
     size_t n = hmm_vformat(buf, size, fmt, ap);
     va_end(ap);
     return n;
+}
+
+size_t hmm_expand_path(const char *tmpl, char *buf, size_t size)
+{
+    size_t n = 0;
+    for (const char *f = tmpl; *f && n + 1 < size; f++) {
+        if (f[0] == '%' && f[1] == 'p') {
+            n += hmm_format(buf + n, size - n, "%llu", (unsigned long long)hmm_os_getpid());
+            f++;
+        } else {
+            buf[n++] = *f;
+            f += f[0] == '%' && f[1] == '%';
+        }
+    }
+    buf[n] = '\0';
+    return n;
+}
+
+void hmm_write_report(const char *tmpl, int fd, const char *what, const char *buf, size_t len)
+{
+    char path[HMM_PATH_MAX + 32];
+    if (!*tmpl) {
+        hmm_os_write(fd, buf, len);
+        return;
+    }
+    hmm_expand_path(tmpl, path, sizeof path);
+    fd = hmm_os_create(path);
+    if (fd < 0) {
+        hmm_warn("cannot write the %s to %s", what, path);
+        return;
+    }
+    hmm_os_write(fd, buf, len);
+    hmm_os_close(fd);
 }
 
 void hmm_printf(int fd, const char *fmt, ...)

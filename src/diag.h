@@ -13,6 +13,14 @@ size_t hmm_vformat(char *buf, size_t size, const char *fmt, va_list ap);
 /* hmm_vformat with the arguments given. */
 size_t hmm_format(char *buf, size_t size, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+/* The file name tmpl with each "%p" replaced by the process id ("%%" by
+ * "%"), so that every process of a pipeline writes its own file; returns
+ * its length. */
+size_t hmm_expand_path(const char *tmpl, char *buf, size_t size);
+/* Writes a report of len bytes at buf to the file named by tmpl (see
+ * hmm_expand_path), or to fd when tmpl is empty; what names it in a
+ * warning when the file cannot be created. */
+void hmm_write_report(const char *tmpl, int fd, const char *what, const char *buf, size_t len);
 /* Writes formatted text to fd. */
 void hmm_printf(int fd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* "libhmm: warning: ..." on stderr. */

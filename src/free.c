@@ -2,14 +2,17 @@
  * free.c - the slow path of free: every pointer the fast path could not
  * take is checked here (a pointer libhmm never handed out, or one already
  * freed, is reported and aborts), then freed by the layer that owns it
- * (in secure mode, after secure.c's checks and quarantine).  Also the
+ * (in secure mode, after secure.c's checks and quarantine), after leaks
+ * mode and the heap profile forget it.  Also the
  * usable size of a block, which needs the same check.
  */
 #include "heap.h"
 
 #include "diag.h"
 #include "huge.h"
+#include "leaks.h"
 #include "options.h"
+#include "profile.h"
 #include "remote.h"
 #include "secure.h"
 
@@ -56,6 +59,10 @@ void hmm_free_slow(void *p, const char *func)
         return;
     hmm_chunk *c;
     hmm_span *s = hmm_locate(p, func, &c);
+    if (hmm_unlikely(hmm_opt.leaks))
+        hmm_leaks_free(p);
+    if (hmm_unlikely(hmm_profile_sampled(c, s)))
+        hmm_profile_free(c, s, p);
     if (!s)
         hmm_huge_free(c);
     else if (hmm_unlikely(hmm_opt.secure))

@@ -12,17 +12,21 @@
 #include "diag.h"
 #include "heapmap.h"
 #include "huge.h"
+#include "leaks.h"
 #include "options.h"
 #include "os.h"
 #include "purger.h"
+#include "profile.h"
 #include "remote.h"
 #include "secure.h"
 #include "slab.h"
 #include "span.h"
+#include "stacks.h"
 #include "stats.h"
 
 hmm_heap hmm_heap_empty = {.fast = {[0 ... HMM_NFAST - 1] = &hmm_span_empty},
-                           .cur = {[0 ... HMM_NCLASS - 1] = &hmm_span_empty}};
+                           .cur = {[0 ... HMM_NCLASS - 1] = &hmm_span_empty},
+                           .sample_left = INT64_MAX};
 __thread hmm_heap *hmm_tls_heap __attribute__((tls_model("initial-exec"))) = &hmm_heap_empty;
 __thread hmm_heap *hmm_tls_thread_heap __attribute__((tls_model("initial-exec"))) = &hmm_heap_empty;
 uintptr_t hmm_secret;
@@ -59,6 +63,7 @@ bool hmm_heap_init(void)
         }
         /* Odd: no pointer and no free-list end is ever a free mark. */
         hmm_secret = (uintptr_t)hmm_os_random() | 1;
+        hmm_profile_init();
         __atomic_store_n(&init_done, true, __ATOMIC_RELEASE);
     }
     pthread_mutex_unlock(&init_lock);
@@ -90,6 +95,7 @@ static hmm_heap *heap_new(void)
     for (unsigned b = 0; b < HMM_NBINS; b++)
         hmm_list_init(&h->bins[b]);
     hmm_list_init(&h->chunks);
+    h->sample_left = hmm_profile_countdown();
     pthread_mutex_init(&h->lock, NULL);
     hmm_list_push_back(&all_heaps, &h->all);
     hmm_stat_add(&hmm_gstats.heaps, 1);
@@ -131,7 +137,8 @@ hmm_heap *hmm_heap_get(void)
     }
     __atomic_add_fetch(&active_heaps, 1, __ATOMIC_SEQ_CST);
     hmm_tls_thread_heap = h;
-    if (!hmm_opt.secure)
+    /* Secure and leaks mode see every call in the slow paths. */
+    if (!hmm_opt.secure && !hmm_opt.leaks)
         hmm_tls_heap = h;
     /* After the TLS store: pthread_setspecific may allocate. */
     pthread_setspecific(exit_key, h);
@@ -241,6 +248,11 @@ bool hmm_heap_active(void) { return __atomic_load_n(&active_heaps, __ATOMIC_SEQ_
 static void fork_prepare(void)
 {
     hmm_purger_fork_prepare();
+    /* Tracking first: a thread taking a stack may allocate (and take
+     * heaps_lock) before it lets go of the capture lock. */
+    hmm_stacks_atfork(HMM_FORK_PREPARE);
+    hmm_leaks_atfork(HMM_FORK_PREPARE);
+    hmm_profile_atfork(HMM_FORK_PREPARE);
     pthread_mutex_lock(&heaps_lock);
     for (hmm_list *l = all_heaps.next; l != &all_heaps; l = l->next)
         pthread_mutex_lock(&hmm_container_of(l, hmm_heap, all)->lock);
@@ -253,6 +265,9 @@ static void fork_parent(void)
     for (hmm_list *l = all_heaps.next; l != &all_heaps; l = l->next)
         pthread_mutex_unlock(&hmm_container_of(l, hmm_heap, all)->lock);
     pthread_mutex_unlock(&heaps_lock);
+    hmm_profile_atfork(HMM_FORK_PARENT);
+    hmm_leaks_atfork(HMM_FORK_PARENT);
+    hmm_stacks_atfork(HMM_FORK_PARENT);
     hmm_purger_fork_parent();
 }
 
@@ -262,6 +277,9 @@ static void fork_child(void)
     for (hmm_list *l = all_heaps.next; l != &all_heaps; l = l->next)
         pthread_mutex_init(&hmm_container_of(l, hmm_heap, all)->lock, NULL);
     pthread_mutex_init(&heaps_lock, NULL);
+    hmm_profile_atfork(HMM_FORK_CHILD);
+    hmm_leaks_atfork(HMM_FORK_CHILD);
+    hmm_stacks_atfork(HMM_FORK_CHILD);
     /* Threads other than this one are gone, maybe in the middle of using
      * (or draining) their heaps: that memory stays theirs, never adopted. */
     abandoned = NULL;

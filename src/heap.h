@@ -42,6 +42,7 @@ struct hmm_heap {
      * skips the class lookup; set with cur (hmm_slab_set_cur). */
     hmm_span *fast[HMM_NFAST];
     hmm_span *cur[HMM_NCLASS];    /* slab allocated from, per class */
+    int64_t sample_left;          /* bytes to the heap profile's next sample (profile.h) */
     hmm_list partial[HMM_NCLASS]; /* other slabs with free blocks */
     hmm_list bins[HMM_NBINS];     /* free spans, by length */
     uint64_t binmap;              /* bit b set when bins[b] is not empty */
@@ -170,6 +171,9 @@ void hmm_heap_maintain(hmm_heap *h, const char *func);
 
 /* Slow paths: every call the fast paths cannot finish. */
 void *hmm_alloc_slow(size_t size, const char *func);
+/* The fast path popped p from current slab s for a call the heap profile
+ * is to sample: puts p back and has the slow path serve the call. */
+void *hmm_alloc_sampled(hmm_span *s, void *p, size_t size, const char *func);
 void hmm_free_slow(void *p, const char *func);
 /* One try at size (> 0) bytes aligned to align from the layer that serves
  * the size, without secure mode's checks or the retry after giving memory
@@ -207,10 +211,16 @@ void *hmm_realloc(void *p, size_t size, const char *func);
 hmm_inline void *hmm_alloc(size_t size, const char *func)
 {
     if (hmm_likely(size <= HMM_TABLE_MAX)) {
-        hmm_span *s = hmm_tls_heap->fast[(size + 15) >> 4];
+        hmm_heap *h = hmm_tls_heap;
+        hmm_span *s = h->fast[(size + 15) >> 4];
         void *p = hmm_slab_pop(s, func);
-        if (hmm_likely(p != NULL))
-            return p;
+        if (hmm_likely(p != NULL)) {
+            /* The call that takes the countdown below zero is the heap
+             * profile's next sample, taken by the slow path. */
+            if (hmm_likely((h->sample_left -= (int64_t)size) >= 0))
+                return p;
+            return hmm_alloc_sampled(s, p, size, func);
+        }
     }
     return hmm_alloc_slow(size, func);
 }

@@ -78,7 +78,7 @@ static bool map_open(uint64_t now, uint64_t pid)
     if (map.fd >= 0)
         hmm_os_close(map.fd);
     char path[sizeof hmm_opt.heap_map + 32];
-    hmm_option_path(hmm_opt.heap_map, path, sizeof path);
+    hmm_expand_path(hmm_opt.heap_map, path, sizeof path);
     map.fd = hmm_os_create(path);
     if (map.fd < 0) {
         hmm_warn("cannot write the heap map to %s", path);

@@ -19,6 +19,8 @@ hmm_options hmm_opt = {
     .purge_thread = true,
     .trim_threshold = (size_t)1 << 20,
     .heap_map_interval = 10,
+    .leaks_fd = 2,
+    .profile_rate = HMM_PROFILE_RATE_DEFAULT,
 };
 
 typedef struct option_desc {
@@ -44,18 +46,19 @@ static bool parse_u32(const char *s, uint32_t max, uint32_t *out)
     return true;
 }
 
-/* The path in environment variable name, into buf; left empty when unset
- * or too long for buf. */
-static void copy_path(const char *name, char *buf, size_t size)
+/* Copies the file name in variable name to dst (HMM_PATH_MAX bytes), which stays
+ * empty when it is unset, empty or too long: the program may change its
+ * environment before the file is written. */
+static void get_path(const char *name, char *dst)
 {
-    const char *v = secure_getenv(name);
-    if (!v || !*v)
+    const char *file = secure_getenv(name);
+    if (!file || !*file)
         return;
-    size_t n = strlen(v);
-    if (n < size)
-        memcpy(buf, v, n + 1);
+    size_t n = strlen(file);
+    if (n < HMM_PATH_MAX)
+        memcpy(dst, file, n + 1);
     else
-        hmm_warn("ignoring %s: longer than %zu bytes", name, size - 1);
+        hmm_warn("ignoring %s: longer than %zu bytes", name, (size_t)HMM_PATH_MAX - 1);
 }
 
 void hmm_options_init(void)
@@ -70,6 +73,8 @@ void hmm_options_init(void)
         {"HMM_SECURE", NULL, &hmm_opt.secure, 1},
         {"HMM_HEAP_MAP_INTERVAL", &hmm_opt.heap_map_interval, NULL, HMM_PURGE_DELAY_MAX},
         {"HMM_HUGEPAGES", NULL, &hmm_opt.hugepages, 1},
+        {"HMM_LEAKS", NULL, &hmm_opt.leaks, 1},
+        {"HMM_PROFILE_RATE", &hmm_opt.profile_rate, NULL, HMM_PROFILE_RATE_MAX},
     };
     for (size_t i = 0; i < sizeof table / sizeof table[0]; i++) {
         const char *v = secure_getenv(table[i].name);
@@ -86,26 +91,18 @@ void hmm_options_init(void)
         else
             *table[i].flag = x != 0;
     }
-    /* Copied: the program may change its environment before it exits. */
-    copy_path("HMM_STATS_FILE", hmm_opt.stats_file, sizeof hmm_opt.stats_file);
-    copy_path("HMM_HEAP_MAP", hmm_opt.heap_map, sizeof hmm_opt.heap_map);
+    get_path("HMM_STATS_FILE", hmm_opt.stats_file);
+    get_path("HMM_HEAP_MAP", hmm_opt.heap_map);
+    get_path("HMM_LEAKS_FILE", hmm_opt.leaks_file);
+    hmm_opt.leaks |= hmm_opt.leaks_file[0] != '\0';
+    get_path("HMM_PROFILE", hmm_opt.profile_file);
+    hmm_opt.profile = hmm_opt.profile_file[0] != '\0';
+    if (hmm_opt.profile_rate == 0)
+        hmm_opt.profile_rate = 1;
     /* GNU tools close stderr in an atexit handler, before the report; a
      * report to a file needs no copy of it. */
     if (hmm_opt.stats && !hmm_opt.stats_file[0])
         hmm_opt.stats_fd = hmm_os_keep_fd(2);
-}
-
-void hmm_option_path(const char *pattern, char *buf, size_t size)
-{
-    size_t n = 0;
-    for (const char *f = pattern; *f && n + 1 < size; f++) {
-        if (f[0] == '%' && f[1] == 'p') {
-            n += hmm_format(buf + n, size - n, "%llu", (unsigned long long)hmm_os_getpid());
-            f++;
-        } else {
-            buf[n++] = *f;
-            f += f[0] == '%' && f[1] == '%';
-        }
-    }
-    buf[n] = '\0';
+    if (hmm_opt.leaks && !hmm_opt.leaks_file[0])
+        hmm_opt.leaks_fd = hmm_os_keep_fd(2);
 }

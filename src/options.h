@@ -8,6 +8,11 @@
 
 /* The longest HMM_PURGE_DELAY, in ms: an hour. */
 #define HMM_PURGE_DELAY_MAX 3600000
+/* Room for the file names of HMM_STATS_FILE, HMM_LEAKS_FILE, HMM_PROFILE. */
+#define HMM_PATH_MAX 4096
+/* The default and the largest HMM_PROFILE_RATE, in bytes. */
+#define HMM_PROFILE_RATE_DEFAULT (512 * 1024)
+#define HMM_PROFILE_RATE_MAX (1024 * 1024 * 1024)
 
 typedef struct hmm_options {
     bool stats;           /* HMM_STATS: print statistics at exit */
@@ -21,10 +26,22 @@ typedef struct hmm_options {
     size_t trim_threshold;
     /* HMM_STATS_FILE: where the statistics go at exit instead of stderr,
      * "%p" standing for the process id; empty: not set. */
-    char stats_file[4096];
+    char stats_file[HMM_PATH_MAX];
+    /* HMM_LEAKS: track every block and report those still allocated at
+     * exit (leaks.c), to leaks_fd (a copy of stderr) or, "%p" standing for
+     * the process id, to HMM_LEAKS_FILE (which implies HMM_LEAKS). */
+    bool leaks;
+    int leaks_fd;
+    char leaks_file[HMM_PATH_MAX];
+    /* HMM_PROFILE: the file the sampled heap profile goes to (profile.c),
+     * "%p" standing for the process id; HMM_PROFILE_RATE: the mean bytes
+     * allocated between two samples. */
+    bool profile;
+    uint32_t profile_rate;
+    char profile_file[HMM_PATH_MAX];
     /* HMM_HEAP_MAP: where the heap map goes (heapmap.c), "%p" as above;
      * empty: not set.  HMM_HEAP_MAP_INTERVAL: ms between its samples. */
-    char heap_map[4096];
+    char heap_map[HMM_PATH_MAX];
     uint32_t heap_map_interval;
 } hmm_options;
 
@@ -32,8 +49,5 @@ extern hmm_options hmm_opt;
 
 /* Reads the environment once; safe before constructors, allocates nothing. */
 void hmm_options_init(void);
-/* pattern (a path option) with each "%p" replaced by the process id and
- * "%%" by "%", into buf: each process of a pipeline gets its own file. */
-void hmm_option_path(const char *pattern, char *buf, size_t size);
 
 #endif

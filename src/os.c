@@ -1,7 +1,7 @@
 /*
  * os.c - every system call libhmm makes: mmap, munmap, mremap, madvise,
- * clock_gettime, sched_yield, open, write, close, getpid, getauxval.  Errno is left as
- * the caller had it.
+ * clock_gettime, sched_yield, open, write, close, getpid, getauxval,
+ * sigaction.  Errno is left as the caller had it.
  */
 #define _GNU_SOURCE
 #include "os.h"
@@ -11,6 +11,7 @@
 #include <string.h>
 #include <sys/auxv.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
 #include <time.h>
@@ -186,6 +187,16 @@ void hmm_os_close(int fd)
     int saved = errno;
     close(fd);
     errno = saved;
+}
+
+bool hmm_os_catch_signal(int sig, void (*handler)(int))
+{
+    int saved = errno;
+    struct sigaction sa = {.sa_handler = handler, .sa_flags = SA_RESTART};
+    sigemptyset(&sa.sa_mask);
+    bool ok = sigaction(sig, &sa, NULL) == 0;
+    errno = saved;
+    return ok;
 }
 
 uint64_t hmm_os_getpid(void) { return (uint64_t)getpid(); }

@@ -42,6 +42,9 @@ int hmm_os_keep_fd(int fd);
  * the umask); the descriptor, or -1. */
 int hmm_os_create(const char *path);
 void hmm_os_close(int fd);
+/* Runs handler when signal sig arrives (system calls it interrupts are
+ * restarted); false when it cannot. */
+bool hmm_os_catch_signal(int sig, void (*handler)(int));
 uint64_t hmm_os_getpid(void);
 size_t hmm_os_page_size(void);
 /* The process's resident set size now and at its peak, in bytes. */

@@ -3,6 +3,8 @@
  * that still fits, a large one resized in place by its owner, a huge one
  * remapped); otherwise a new block, a copy, and a free.  In secure mode
  * the block's canary is checked first, and rewritten when its end moves.
+ * Leaks mode follows a block resized in place; a block the heap profile
+ * sampled always moves.
  */
 #include "heap.h"
 
@@ -11,8 +13,40 @@
 
 #include "huge.h"
 #include "large.h"
+#include "leaks.h"
 #include "options.h"
+#include "profile.h"
 #include "secure.h"
+
+/* Block p (chunk c, span s, usable size old) resized to size bytes
+ * without a copy by libhmm: where it now is, or NULL when it must move. */
+static void *resize_in_place(hmm_chunk *c, hmm_span *s, void *p, size_t old, size_t size,
+                             const char *func)
+{
+    if (!s) {
+        if (size > HMM_LARGE_MAX) {
+            void *q = hmm_huge_realloc(c, size);
+            /* Refused by the kernel: free memory held elsewhere may be
+             * what stands in the way. */
+            if (!q && hmm_heap_release_free(func))
+                q = hmm_huge_realloc(c, size);
+            return q;
+        }
+    } else if (s->kind == HMM_SPAN_SLAB) {
+        /* Stay when the block fits and would not waste most of itself. */
+        if (size <= old && size >= old / 2)
+            return p;
+    } else if (c->heap == hmm_tls_thread_heap && size > HMM_SMALL_MAX && size <= HMM_LARGE_MAX) {
+        size_t canary = hmm_opt.secure ? HMM_CANARY_SIZE : 0;
+        size_t np = hmm_align_up(size + canary, HMM_PAGE_SIZE) >> HMM_PAGE_SHIFT;
+        if (hmm_large_resize(c->heap, s, np)) {
+            if (canary)
+                hmm_secure_seal(c, s, p);
+            return p;
+        }
+    }
+    return NULL;
+}
 
 void *hmm_realloc(void *p, size_t size, const char *func)
 {
@@ -31,27 +65,14 @@ void *hmm_realloc(void *p, size_t size, const char *func)
     if (hmm_unlikely(hmm_opt.secure))
         hmm_secure_check(c, s, p, func);
     size_t old = hmm_block_usable(c, s);
-    if (!s) {
-        if (size > HMM_LARGE_MAX) {
-            void *q = hmm_huge_realloc(c, size);
-            /* Refused by the kernel: free memory held elsewhere may be
-             * what stands in the way. */
-            if (!q && hmm_heap_release_free(func))
-                q = hmm_huge_realloc(c, size);
-            if (q)
-                return q;
-        }
-    } else if (s->kind == HMM_SPAN_SLAB) {
-        /* Stay when the block fits and would not waste most of itself. */
-        if (size <= old && size >= old / 2)
-            return p;
-    } else if (c->heap == hmm_tls_thread_heap && size > HMM_SMALL_MAX && size <= HMM_LARGE_MAX) {
-        size_t canary = hmm_opt.secure ? HMM_CANARY_SIZE : 0;
-        size_t np = hmm_align_up(size + canary, HMM_PAGE_SIZE) >> HMM_PAGE_SHIFT;
-        if (hmm_large_resize(c->heap, s, np)) {
-            if (canary)
-                hmm_secure_seal(c, s, p);
-            return p;
+    /* A sampled block moves: the free drops the sample, and the new block
+     * gets its own chance to be sampled. */
+    if (hmm_likely(!hmm_profile_sampled(c, s))) {
+        void *q = resize_in_place(c, s, p, old, size, func);
+        if (q) {
+            if (hmm_unlikely(hmm_opt.leaks))
+                hmm_leaks_moved(p, q, size);
+            return q;
         }
     }
     /* A block that must move to grow is given a quarter more pages, so a
@@ -69,5 +90,8 @@ void *hmm_realloc(void *p, size_t size, const char *func)
         return NULL;
     memcpy(q, p, old < size ? old : size);
     hmm_free(p, func);
+    /* It was recorded with the size asked of the layers, want. */
+    if (hmm_unlikely(hmm_opt.leaks))
+        hmm_leaks_moved(q, q, size);
     return q;
 }

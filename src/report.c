@@ -60,7 +60,7 @@ __attribute__((destructor)) static void stats_at_exit(void)
     hmm_options_init();
     if (hmm_opt.stats_file[0]) {
         char path[sizeof hmm_opt.stats_file + 32];
-        hmm_option_path(hmm_opt.stats_file, path, sizeof path);
+        hmm_expand_path(hmm_opt.stats_file, path, sizeof path);
         int fd = hmm_os_create(path);
         if (fd < 0) {
             hmm_warn("cannot write the statistics to %s", path);

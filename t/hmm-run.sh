@@ -35,7 +35,7 @@ echo "1..38"
 hr --help
 check "--help exits 0" [ "$st" = 0 ]
 check "--help prints the usage on stdout" \
-    grep -q '^Usage: hmm-run \[--stats\[=FILE\]\] \[--secure\] \[--\] COMMAND' "$tmp/out"
+    grep -q '^Usage: hmm-run \[--stats\[=FILE\]\] \[--secure\] \[--leaks\[=FILE\]\] \[--profile=FILE\] \[--\] COMMAND' "$tmp/out"
 check "--help describes --secure" grep -q -- '--secure .*secure mode' "$tmp/out"
 
 hr --version

@@ -24,12 +24,15 @@
 
 int hmm_check_heap(void); /* src/heap.h; internal, 0 when consistent */
 
-/* One byte past the usable size of a block of size bytes, then free or realloc. */
+/* One byte past the usable size of a block of size bytes changed, then
+ * free or realloc.  Flipped rather than set: a set byte left the canary
+ * as it was whenever that byte of it was already the one written (1 time
+ * in 256). */
 static char *overflow(size_t size)
 {
     char *p = HmmAlloc(size);
     bad_ptr = p;
-    ((volatile char *)p)[HmmUsableSize(p)] = 'x';
+    ((volatile char *)p)[HmmUsableSize(p)] ^= 1;
     return p;
 }
 static void overflow_small_free(void) { HmmFree(overflow(100)); }

@@ -1,0 +1,235 @@
+/*
+ * backtrace.c - taking call stacks inside the allocator (libunwind) and
+ * naming their frames at report time (elfutils' libdw).
+ *
+ * Taking a stack: libunwind's unw_backtrace, local-only.  It walks the
+ * stack with each module's call-frame information (.eh_frame, which every
+ * x86_64 ELF module carries, frame pointers or not) and keeps what it
+ * learns in caches it maps itself, so it does not call malloc.  The other
+ * choices fall short: frame pointers are missing from optimised code
+ * (Debian builds without them), and glibc's backtrace() goes through
+ * libgcc's unwinder, which loads libgcc_s with dlopen on its first call
+ * and may malloc when it first sorts a registered object's frame entries.
+ * Should a capture still reach malloc (say, a pthread_setspecific of
+ * libunwind's growing the thread's key table), hmm_tls_untracked is set
+ * and that allocation is simply not tracked.
+ *
+ * Naming a frame: libdw reads the modules listed in /proc/self/maps, their
+ * symbol tables (.symtab included, so a program needs no -rdynamic; sorted
+ * here for lookups) and
+ * their DWARF line tables, or separate debug files under /usr/lib/debug.
+ * It allocates freely, so it runs only when a report is written.  It is
+ * loaded then too, with dlopen: linked with libhmm, libdw and what it
+ * needs (libelf, zlib, bzip2, lzma) added about a millisecond to the start
+ * of every process, which the default mode must not pay.  Without it, a
+ * report shows addresses.
+ */
+#define _GNU_SOURCE
+#include "backtrace.h"
+
+#include <dlfcn.h>
+#include <elfutils/libdwfl.h>
+#define UNW_LOCAL_ONLY
+#include <libunwind.h>
+#include <pthread.h>
+#include <stdlib.h>
+
+#include "diag.h"
+#include "os.h"
+
+__thread bool hmm_tls_untracked __attribute__((tls_model("initial-exec")));
+
+/* Captures hold it for reading, fork for writing.  Writers first: a
+ * stream of captures in other threads must not hold a fork off forever
+ * (no capture nests in another, see hmm_tls_untracked). */
+static pthread_rwlock_t capture_lock = PTHREAD_RWLOCK_WRITER_NONRECURSIVE_INITIALIZER_NP;
+
+unsigned hmm_backtrace(void **pc, unsigned max)
+{
+    pthread_rwlock_rdlock(&capture_lock);
+    int n = unw_backtrace(pc, (int)max);
+    pthread_rwlock_unlock(&capture_lock);
+    return n > 0 ? (unsigned)n : 0;
+}
+
+void hmm_backtrace_atfork(enum hmm_fork_phase phase)
+{
+    if (phase == HMM_FORK_PREPARE)
+        pthread_rwlock_wrlock(&capture_lock);
+    else if (phase == HMM_FORK_PARENT)
+        pthread_rwlock_unlock(&capture_lock);
+    else /* the child's thread id is not the writer's: unlocking would fail */
+        capture_lock = (pthread_rwlock_t)PTHREAD_RWLOCK_WRITER_NONRECURSIVE_INITIALIZER_NP;
+}
+
+/* The functions of libdw used here, found with dlsym. */
+#define LIBDW_FUNCTIONS(X)                                                                         \
+    X(dwfl_begin)                                                                                  \
+    X(dwfl_end)                                                                                    \
+    X(dwfl_report_begin)                                                                           \
+    X(dwfl_report_end)                                                                             \
+    X(dwfl_linux_proc_report)                                                                      \
+    X(dwfl_linux_proc_find_elf)                                                                    \
+    X(dwfl_standard_find_debuginfo)                                                                \
+    X(dwfl_addrmodule)                                                                             \
+    X(dwfl_module_info)                                                                            \
+    X(dwfl_module_getsymtab)                                                                       \
+    X(dwfl_module_getsym_info)                                                                     \
+    X(dwfl_module_getsrc)                                                                          \
+    X(dwfl_lineinfo)
+
+static struct {
+#define FIELD(f) __typeof__(f) *f;
+    LIBDW_FUNCTIONS(FIELD)
+#undef FIELD
+} dw;
+
+static int no_debuginfo(Dwfl_Module *mod, void **userdata, const char *modname, Dwarf_Addr base,
+                        const char *file_name, const char *debuglink_file, GElf_Word debuglink_crc,
+                        char **debuginfo_file_name)
+{
+    (void)mod, (void)userdata, (void)modname, (void)base, (void)file_name;
+    (void)debuglink_file, (void)debuglink_crc, (void)debuginfo_file_name;
+    return -1;
+}
+
+static Dwfl_Callbacks with_lines, names_only;
+
+/* Loads libdw on the first call (reports are written one at a time);
+ * false, with a warning the first time, when it cannot. */
+static bool load_libdw(void)
+{
+    static int state; /* 0: not tried; 1: loaded; -1: failed */
+    if (state == 0) {
+        void *lib = dlopen("libdw.so.1", RTLD_NOW | RTLD_LOCAL);
+        state = lib ? 1 : -1;
+#define LOOK_UP(f)                                                                                 \
+    if (state == 1 && !(dw.f = (__typeof__(f) *)dlsym(lib, #f)))                                   \
+        state = -1;
+        LIBDW_FUNCTIONS(LOOK_UP)
+#undef LOOK_UP
+        if (state < 0)
+            hmm_warn("cannot load libdw.so.1 (elfutils): frames are shown as addresses");
+        with_lines.find_elf = names_only.find_elf = dw.dwfl_linux_proc_find_elf;
+        with_lines.find_debuginfo = dw.dwfl_standard_find_debuginfo;
+        names_only.find_debuginfo = no_debuginfo;
+    }
+    return state > 0;
+}
+
+/* A module's functions sorted by address.  libdw's own lookup by address
+ * (dwfl_module_addrname) scans the whole symbol table at each call: for a
+ * big program (gcc's cc1 has 100000 symbols) and a few thousand stacks,
+ * seconds at every exit. */
+struct functions {
+    struct functions *next; /* the symbolizer's list, to free them */
+    size_t n;
+    struct function {
+        GElf_Addr start, end;
+        const char *name;
+    } v[];
+};
+
+struct hmm_symbolizer {
+    Dwfl *dwfl;
+    Dwfl_Module *self;
+    bool lines;
+    struct functions *all;
+};
+
+static int by_start(const void *a, const void *b)
+{
+    const struct function *x = a, *y = b;
+    return x->start < y->start ? -1 : x->start > y->start;
+}
+
+/* m's sorted functions, read on the first call (the module's user data
+ * keeps them); NULL when it has none or memory is short. */
+static struct functions *functions_of(hmm_symbolizer *sym, Dwfl_Module *m)
+{
+    void **ud;
+    dw.dwfl_module_info(m, &ud, NULL, NULL, NULL, NULL, NULL, NULL);
+    if (*ud)
+        return *ud;
+    int n = dw.dwfl_module_getsymtab(m);
+    struct functions *f = malloc(sizeof *f + (n > 0 ? (size_t)n : 0) * sizeof f->v[0]);
+    if (!f)
+        return NULL;
+    f->n = 0;
+    for (int i = 1; i < n; i++) {
+        GElf_Sym s;
+        GElf_Addr addr;
+        const char *name = dw.dwfl_module_getsym_info(m, i, &s, &addr, NULL, NULL, NULL);
+        if (name && GELF_ST_TYPE(s.st_info) == STT_FUNC && s.st_shndx != SHN_UNDEF)
+            f->v[f->n++] = (struct function){addr, addr + s.st_size, name};
+    }
+    qsort(f->v, f->n, sizeof f->v[0], by_start);
+    f->next = sym->all;
+    sym->all = f;
+    *ud = f;
+    return f;
+}
+
+/* The function of m holding address a, or NULL. */
+static const char *function_at(hmm_symbolizer *sym, Dwfl_Module *m, GElf_Addr a)
+{
+    struct functions *f = functions_of(sym, m);
+    size_t lo = 0, hi = f ? f->n : 0;
+    while (lo < hi) { /* the first function starting above a */
+        size_t mid = lo + (hi - lo) / 2;
+        if (f->v[mid].start <= a)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    /* A size of 0 (hand-written assembly) reaches to the next function. */
+    if (lo == 0 || (a >= f->v[lo - 1].end && f->v[lo - 1].end > f->v[lo - 1].start))
+        return NULL;
+    return f->v[lo - 1].name;
+}
+
+hmm_symbolizer *hmm_symbolizer_open(bool lines)
+{
+    hmm_symbolizer *sym = load_libdw() ? malloc(sizeof *sym) : NULL;
+    if (!sym)
+        return NULL;
+    sym->lines = lines;
+    sym->all = NULL;
+    sym->dwfl = dw.dwfl_begin(lines ? &with_lines : &names_only);
+    if (!sym->dwfl) {
+        free(sym);
+        return NULL;
+    }
+    dw.dwfl_report_begin(sym->dwfl);
+    int err = dw.dwfl_linux_proc_report(sym->dwfl, (pid_t)hmm_os_getpid());
+    if (dw.dwfl_report_end(sym->dwfl, NULL, NULL) != 0 || err != 0) {
+        hmm_symbolizer_close(sym);
+        return NULL;
+    }
+    sym->self = dw.dwfl_addrmodule(sym->dwfl, (Dwarf_Addr)(uintptr_t)hmm_symbolizer_open);
+    return sym;
+}
+
+void hmm_symbolize(hmm_symbolizer *sym, void *pc, hmm_frame *out)
+{
+    /* A return address is the instruction after the call: one byte back
+     * is inside the call, on its line (and in its function, when the call
+     * is the function's last instruction). */
+    Dwarf_Addr a = (Dwarf_Addr)(uintptr_t)pc - 1;
+    Dwfl_Module *m = dw.dwfl_addrmodule(sym->dwfl, a);
+    Dwfl_Line *line = m && sym->lines ? dw.dwfl_module_getsrc(m, a) : NULL;
+    out->func = m ? function_at(sym, m, a) : NULL;
+    out->file = line ? dw.dwfl_lineinfo(line, NULL, &out->line, NULL, NULL, NULL) : NULL;
+    out->in_libhmm = m && m == sym->self;
+}
+
+void hmm_symbolizer_close(hmm_symbolizer *sym)
+{
+    while (sym->all) {
+        struct functions *f = sym->all;
+        sym->all = f->next;
+        free(f);
+    }
+    dw.dwfl_end(sym->dwfl);
+    free(sym);
+}

@@ -1,0 +1,51 @@
+/*
+ * backtrace.h - call stacks for the leak report and the heap profile:
+ * taken inside the allocator without allocating, named once at report
+ * time.
+ */
+#ifndef HMM_BACKTRACE_H
+#define HMM_BACKTRACE_H
+
+#include "internal.h"
+
+/* Frames kept per stack: libhmm's own (up to six) and the program's. */
+#define HMM_BACKTRACE_MAX 32
+
+/* The moments of a fork the handlers of heap.c pass on. */
+enum hmm_fork_phase { HMM_FORK_PREPARE, HMM_FORK_PARENT, HMM_FORK_CHILD };
+
+/* Set while the thread is inside libhmm's tracking or writing a report:
+ * what it allocates then is neither tracked nor sampled, so a capture or a
+ * report that reaches malloc cannot recurse or report itself. */
+extern __thread bool hmm_tls_untracked __attribute__((tls_model("initial-exec")));
+
+/* Stores up to max program counters of the calling thread's stack in pc,
+ * innermost first (after the first, return addresses); returns how many. */
+unsigned hmm_backtrace(void **pc, unsigned max);
+/* Keeps fork from splitting a capture in progress (libunwind's caches
+ * have locks a child would find held). */
+void hmm_backtrace_atfork(enum hmm_fork_phase phase);
+
+/* What a frame's address means in the program's debug information; the
+ * strings stay valid until the symbolizer is closed. */
+typedef struct hmm_frame {
+    const char *func; /* NULL when unknown */
+    const char *file; /* NULL when there is no line information (or no lines asked for) */
+    int line;
+    bool in_libhmm; /* in libhmm's own module */
+} hmm_frame;
+
+typedef struct hmm_symbolizer hmm_symbolizer;
+
+/* Reads the process's modules now (it allocates: call it with
+ * hmm_tls_untracked set and no libhmm lock held); NULL on failure.  With
+ * lines, frames get file names and line numbers, and functions local to
+ * a stripped library their names, from separate debug files where they
+ * are installed (reading those costs tenths of a second and megabytes);
+ * without, names come from the modules' own symbol tables. */
+hmm_symbolizer *hmm_symbolizer_open(bool lines);
+/* Describes the frame whose program counter hmm_backtrace stored as pc. */
+void hmm_symbolize(hmm_symbolizer *sym, void *pc, hmm_frame *out);
+void hmm_symbolizer_close(hmm_symbolizer *sym);
+
+#endif

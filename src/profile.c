@@ -1,0 +1,173 @@
+/*
+ * profile.c - the sampled heap profile: drawing the sampling intervals,
+ * recording sampled blocks (a block map of their stacks and sizes, and a
+ * mark on the block's span or huge header), and writing the profile.
+ *
+ * Sampling is tcmalloc's and jemalloc's: the bytes between two samples
+ * are drawn from an exponential distribution of mean HMM_PROFILE_RATE, so
+ * sampling is a Poisson process over the bytes allocated; a block of size
+ * bytes is sampled with probability 1 - exp(-size / rate), and each
+ * sample stands for 1 / that probability allocations of its size.  The
+ * estimates are thus unbiased whatever the sizes.
+ *
+ * A sampled block is given pages of its own (profile.h), so that its free
+ * comes to the slow path, which sees the mark and drops the record; a
+ * small block sampled costs a few pages of address space and one page of
+ * memory once touched, about 1% of the memory it stands for at the
+ * default rate.  realloc never resizes a sampled block in place: it moves
+ * it, which frees the sample and gives the new block its own chance.
+ *
+ * The profile is written in the folded-stack format that flame-graph
+ * tools read (FlameGraph's flamegraph.pl, inferno, speedscope): one line
+ * per stack, its frames outermost first separated by ';', then a space
+ * and the estimated bytes.  FILE gets the bytes in use, FILE.alloc those
+ * allocated since the start.  It is written at exit (a destructor) and
+ * when the process gets SIGUSR2: the handler only sets a flag, and the
+ * next allocation that reaches a slow path writes the profile (a signal
+ * handler may not allocate, and writing a profile does).
+ */
+#define _GNU_SOURCE
+#include "profile.h"
+
+#include <math.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "blockmap.h"
+#include "diag.h"
+#include "os.h"
+#include "secure.h"
+
+volatile int hmm_profile_requested;
+
+static hmm_blockmap samples = HMM_BLOCKMAP_INIT;
+
+static void on_request(int sig)
+{
+    (void)sig;
+    hmm_profile_requested = 1;
+}
+
+void hmm_profile_init(void)
+{
+    if (hmm_opt.profile && !hmm_os_catch_signal(SIGUSR2, on_request))
+        hmm_warn("cannot catch SIGUSR2: the heap profile is written at exit only");
+}
+
+int64_t hmm_profile_countdown(void)
+{
+    if (!hmm_opt.profile)
+        return INT64_MAX;
+    /* -log(u) * rate, u uniform in (0, 1]. */
+    double u = (double)((hmm_secure_random() >> 11) + 1) * 0x1p-53;
+    double d = -log(u) * hmm_opt.profile_rate;
+    return d < 0x1p62 ? (int64_t)d : INT64_MAX;
+}
+
+bool hmm_profile_restart(hmm_heap *h)
+{
+    h->sample_left = hmm_profile_countdown();
+    return hmm_opt.profile && !hmm_tls_untracked;
+}
+
+/* How many allocations of size bytes one sample of them stands for. */
+static double weight(uint64_t size) { return 1 / -expm1(-(double)size / hmm_opt.profile_rate); }
+
+void hmm_profile_record(void *p, size_t size)
+{
+    hmm_stack *st = hmm_stack_here();
+    if (!st || !hmm_blockmap_put(&samples, (uintptr_t)p, st, size))
+        return;
+    double w = weight(size);
+    __atomic_fetch_add(&st->alloc_count, (uint64_t)llround(w), __ATOMIC_RELAXED);
+    __atomic_fetch_add(&st->alloc_bytes, (uint64_t)llround(w * (double)size), __ATOMIC_RELAXED);
+    hmm_chunk *c;
+    hmm_span *s = hmm_locate(p, "malloc", &c);
+    if (s)
+        s->flags |= HMM_SPAN_SAMPLED;
+    else
+        c->sampled = 1;
+}
+
+void hmm_profile_free(hmm_chunk *c, hmm_span *s, void *p)
+{
+    hmm_block_rec r;
+    hmm_blockmap_take(&samples, (uintptr_t)p, &r);
+    if (s)
+        s->flags &= (uint8_t)~HMM_SPAN_SAMPLED;
+    else
+        c->sampled = 0;
+}
+
+void hmm_profile_atfork(enum hmm_fork_phase phase)
+{
+    if (hmm_opt.profile)
+        hmm_blockmap_atfork(&samples, phase);
+}
+
+static void add_live(const hmm_block_rec *r, void *arg)
+{
+    (void)arg;
+    double w = weight(r->size);
+    r->stack->count += (uint64_t)llround(w);
+    r->stack->bytes += (uint64_t)llround(w * (double)r->size);
+}
+
+/* One folded line per stack with bytes, largest first, to the file named
+ * by tmpl; frames sym cannot name (or all, without one) as addresses. */
+static void write_folded(hmm_symbolizer *sym, const char *tmpl)
+{
+    char *text = NULL;
+    size_t len = 0, n;
+    FILE *out = open_memstream(&text, &len);
+    if (!out)
+        return;
+    hmm_stack **v = hmm_report_stacks(&n);
+    for (size_t i = 0; i < n; i++) {
+        hmm_frame f[HMM_BACKTRACE_MAX];
+        void *pc[HMM_BACKTRACE_MAX];
+        unsigned depth = hmm_report_frames(sym, v[i], f, pc);
+        for (unsigned j = depth; j-- > 0;) {
+            if (f[j].func)
+                fputs(f[j].func, out);
+            else
+                fprintf(out, "%p", pc[j]);
+            if (j)
+                fputc(';', out);
+        }
+        fprintf(out, " %llu\n", (unsigned long long)v[i]->bytes);
+    }
+    free(v);
+    fclose(out);
+    hmm_write_report(tmpl, 2, "heap profile", text, len);
+    free(text);
+}
+
+void hmm_profile_write(void)
+{
+    if (!hmm_report_begin())
+        return;
+    hmm_profile_requested = 0;
+    /* Function names are all a folded stack shows: no debug files.  No
+     * sample, no symbols to read (a short process, say): empty files. */
+    hmm_symbolizer *sym = hmm_stack_last() ? hmm_symbolizer_open(false) : NULL;
+    char tmpl[HMM_PATH_MAX + 8];
+    hmm_blockmap_each(&samples, add_live, NULL);
+    write_folded(sym, hmm_opt.profile_file);
+    for (hmm_stack *s = hmm_stack_last(); s; s = s->all) {
+        s->count = s->alloc_count;
+        s->bytes = s->alloc_bytes;
+    }
+    hmm_format(tmpl, sizeof tmpl, "%s.alloc", hmm_opt.profile_file);
+    write_folded(sym, tmpl);
+    if (sym)
+        hmm_symbolizer_close(sym);
+    hmm_report_end();
+}
+
+__attribute__((destructor)) static void profile_at_exit(void)
+{
+    if (hmm_opt.profile)
+        hmm_profile_write();
+}

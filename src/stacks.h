@@ -1,0 +1,47 @@
+/*
+ * stacks.h - the table of distinct call stacks that allocated: each stack
+ * is stored once and never freed, so a block's record holds a pointer.
+ */
+#ifndef HMM_STACKS_H
+#define HMM_STACKS_H
+
+#include "backtrace.h"
+
+typedef struct hmm_stack {
+    struct hmm_stack *next; /* in its hash bucket */
+    struct hmm_stack *all;  /* the stack made before this one */
+    uint64_t hash;
+    /* Heap profile: sampled allocations since the start, as estimates of
+     * every allocation (each sample weighted, profile.c). */
+    uint64_t alloc_count, alloc_bytes;
+    /* A report's sums (leaks.c, profile.c), between hmm_report_begin and
+     * hmm_report_end. */
+    uint64_t count, bytes;
+    unsigned depth;
+    void *pc[];
+} hmm_stack;
+
+/* The calling thread's stack, stored; NULL when out of memory, or when
+ * the thread is already inside libhmm's tracking (hmm_tls_untracked). */
+hmm_stack *hmm_stack_here(void);
+/* The stack stored last; the others follow through ->all. */
+hmm_stack *hmm_stack_last(void);
+void hmm_stacks_atfork(enum hmm_fork_phase phase);
+
+/* Starts a report: marks the thread untracked (reports allocate) and
+ * waits for any other report, then zeroes every stack's count and bytes.
+ * False, and nothing started, when the thread is inside libhmm's
+ * tracking already (a report cannot be written from there). */
+bool hmm_report_begin(void);
+void hmm_report_end(void);
+/* The stacks whose bytes are not zero, largest first (malloc'd, for the
+ * caller to free); NULL when there are none or memory is short. */
+hmm_stack **hmm_report_stacks(size_t *n);
+/* Names the frames of s that are the program's (the unwinder's and
+ * libhmm's own, innermost, are left out): stores them, innermost first,
+ * in out (HMM_BACKTRACE_MAX entries) and their addresses in pc; returns
+ * how many.  Without a symbolizer (sym NULL), every frame but the
+ * unwinder's, unnamed. */
+unsigned hmm_report_frames(hmm_symbolizer *sym, const hmm_stack *s, hmm_frame *out, void **pc);
+
+#endif
