@@ -6,23 +6,6 @@
 test_name=hmm-run
 . "${abs_top_srcdir:?run through make check}/t/preload.sh"
 lib=$abs_top_builddir/.libs/libhmm.so.1
-failed=0
-
-# check DESCRIPTION TEST-COMMAND...: one TAP line.
-check() {
-    desc=$1
-    shift
-    n=$((n + 1))
-    if "$@"; then
-        echo "ok $n - $desc"
-    else
-        echo "not ok $n - $desc"
-        failed=$((failed + 1))
-        for f in out err; do
-            [ -s "$tmp/$f" ] && sed "s/^/# $f: /" "$tmp/$f" >&2
-        done
-    fi
-}
 
 # runs hmm-run with the given arguments; status in $st, output in $tmp/out, $tmp/err
 hr() {

@@ -10,22 +10,6 @@ prog=$abs_top_builddir/t/leaky
 src=$abs_top_srcdir/t/leaky.c
 # libdw must not ask a debuginfod server about system libraries.
 unset DEBUGINFOD_URLS
-failed=0
-
-check() {
-    desc=$1
-    shift
-    n=$((n + 1))
-    if "$@"; then
-        echo "ok $n - $desc"
-    else
-        echo "not ok $n - $desc"
-        failed=$((failed + 1))
-        for f in out err; do
-            [ -s "$tmp/$f" ] && sed "s/^/# $f: /" "$tmp/$f" >&2
-        done
-    fi
-}
 
 # line MARK: the line of leaky.c marked MARK
 line() { grep -n "/\* $1 \*/" "$src" | cut -d: -f1; }

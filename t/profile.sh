@@ -10,22 +10,9 @@ test_name=profile
 . "${abs_top_srcdir:?run through make check}/t/preload.sh"
 prog=$abs_top_builddir/t/hotcold
 unset DEBUGINFOD_URLS
-failed=0
 
-check() {
-    desc=$1
-    shift
-    n=$((n + 1))
-    if "$@"; then
-        echo "ok $n - $desc"
-    else
-        echo "not ok $n - $desc"
-        failed=$((failed + 1))
-        for f in out err prof prof.alloc; do
-            [ -s "$tmp/$f" ] && sed "s/^/# $f: /" "$tmp/$f" >&2
-        done
-    fi
-}
+# Failed checks show the profiles too.
+check_logs="out err prof prof.alloc"
 
 # share FILE FUNC LO HI: the bytes of stacks ending in FUNC are between LO
 # and HI (fractions) of FILE's total

@@ -2,7 +2,7 @@
 # (t/compare.sh, t/heap-map.sh) after preload.sh: skips the whole test
 # without the python3 the helpers run on; sets $py (that python3), $prog
 # (t/heap-user), $plot (1 when matplotlib is there, else the tests that
-# draw skip), and defines check, skip and hr.
+# draw skip), and defines skip and hr (check comes from preload.sh).
 
 py=/usr/bin/python3
 prog=$abs_top_builddir/t/heap-user
@@ -14,24 +14,6 @@ plot=
 if "$py" -c 'import matplotlib' 2>/dev/null; then
     plot=1
 fi
-failed=0
-
-# check DESCRIPTION TEST-COMMAND...: one TAP line; on failure the last
-# command's output goes to the log.
-check() {
-    desc=$1
-    shift
-    n=$((n + 1))
-    if "$@"; then
-        echo "ok $n - $desc"
-    else
-        echo "not ok $n - $desc"
-        failed=$((failed + 1))
-        for f in out err; do
-            [ -s "$tmp/$f" ] && sed "s/^/# $f: /" "$tmp/$f" >&2
-        done
-    fi
-}
 
 # skip DESCRIPTION: a TAP line for a test that needs matplotlib.
 skip() {
