@@ -88,6 +88,15 @@ static void *alloc_any(size_t size, size_t align, bool *zeroed, const char *func
 
 void *hmm_alloc_slow(size_t size, const char *func)
 {
+    /* Secure mode's common case first (hmm_opt.secure is false until the
+     * options are read, so a first call takes the long way), unless every
+     * allocation must be seen by the leak report or the heap profile. */
+    if (hmm_unlikely(hmm_opt.secure) && !hmm_opt.leaks && !hmm_opt.profile &&
+        size <= HMM_SMALL_MAX - HMM_CANARY_SIZE) {
+        void *p = hmm_secure_alloc_cur(size, func);
+        if (p)
+            return p;
+    }
     bool zeroed;
     return alloc_any(size, HMM_ALIGN, &zeroed, func);
 }

@@ -53,12 +53,36 @@ hmm_span *hmm_locate(const void *p, const char *func, hmm_chunk **cp)
     return s;
 }
 
+/* hmm_locate's common case in secure mode, with the checks of free's fast
+ * path: a small block of the calling thread's heap, in a slab in use, not
+ * marked free.  NULL for anything else, for hmm_locate to tell apart. */
+static hmm_span *locate_owned(const void *p, hmm_chunk **cp)
+{
+    if (hmm_chunk_map_get(p) != 1)
+        return NULL;
+    hmm_chunk *c = hmm_chunk_of(p);
+    if (c->heap != hmm_tls_thread_heap)
+        return NULL;
+    hmm_span *s = hmm_span_of(c, p);
+    if (!hmm_slab_block_ok(s, p) || ((const hmm_block *)p)->key == hmm_free_key(p))
+        return NULL;
+    *cp = c;
+    return s;
+}
+
 void hmm_free_slow(void *p, const char *func)
 {
     if (!p)
         return;
     hmm_chunk *c;
-    hmm_span *s = hmm_locate(p, func, &c);
+    hmm_span *s;
+    /* Secure mode's common case: a small block of this thread's heap
+     * (never a sampled one, which is large; the leak report sees all). */
+    if (hmm_opt.secure && !hmm_opt.leaks && (s = locate_owned(p, &c)) != NULL) {
+        hmm_secure_free(c, s, p, func);
+        return;
+    }
+    s = hmm_locate(p, func, &c);
     if (hmm_unlikely(hmm_opt.leaks))
         hmm_leaks_free(p);
     if (hmm_unlikely(hmm_profile_sampled(c, s)))

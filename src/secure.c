@@ -85,6 +85,14 @@ void hmm_secure_check(const hmm_chunk *c, const hmm_span *s, const void *p, cons
         check_canary(p, hmm_block_usable(c, s), func);
 }
 
+/* hmm_block_usable for a small or large block (s not NULL) in secure
+ * mode, inline: it is on every call's path here. */
+static size_t usable_of(const hmm_span *s)
+{
+    size_t size = s->kind == HMM_SPAN_SLAB ? s->bsize : (size_t)s->npages << HMM_PAGE_SHIFT;
+    return size - HMM_CANARY_SIZE;
+}
+
 static size_t poison_len(size_t size) { return size < POISON_MAX ? size : POISON_MAX; }
 
 void hmm_secure_poison(void *p, size_t size) { memset(p, POISON_BYTE, poison_len(size)); }
@@ -93,7 +101,23 @@ void hmm_secure_poison(void *p, size_t size) { memset(p, POISON_BYTE, poison_len
 static bool poisoned(const void *p, size_t from, size_t size)
 {
     size_t len = poison_len(size);
-    return len <= from || memcmp((const char *)p + from, poison_image, len - from) == 0;
+    if (len <= from)
+        return true;
+    return memcmp((const char *)p + from, poison_image, len - from) == 0;
+}
+
+void *hmm_secure_alloc_cur(size_t size, const char *func)
+{
+    hmm_span *s = hmm_tls_thread_heap->cur[hmm_size_class(size + HMM_CANARY_SIZE)];
+    void *p = hmm_slab_pop(s, func);
+    if (hmm_unlikely(!p))
+        return NULL;
+    size_t usable = s->bsize - HMM_CANARY_SIZE;
+    /* Words 0 and 1 were the free list's. */
+    if (!poisoned(p, sizeof(hmm_block), usable))
+        hmm_misuse(func, "write after free at", p);
+    seal(p, usable);
+    return p;
 }
 
 void *hmm_secure_alloc(size_t size, size_t align, bool *zeroed, const char *func)
@@ -116,7 +140,7 @@ void *hmm_secure_alloc(size_t size, size_t align, bool *zeroed, const char *func
     }
     hmm_chunk *c = hmm_chunk_of(p);
     hmm_span *s = hmm_span_of(c, p);
-    size_t usable = hmm_block_usable(c, s);
+    size_t usable = usable_of(s);
     /* Words 0 and 1 were the free list's. */
     if (s->kind == HMM_SPAN_SLAB && !poisoned(p, sizeof(hmm_block), usable))
         hmm_misuse(func, "write after free at", p);
@@ -130,7 +154,7 @@ static size_t release(void *p, const char *func)
 {
     hmm_chunk *c = hmm_chunk_of(p);
     hmm_span *s = hmm_span_of(c, p);
-    size_t size = hmm_block_usable(c, s);
+    size_t size = usable_of(s);
     const hmm_block *b = p;
     if (b->link != POISON || b->key != hmm_free_key(p) || !poisoned(p, sizeof(hmm_block), size))
         hmm_misuse(func, "write after free at", p);
@@ -163,11 +187,14 @@ static struct hmm_quarantine *quarantine_of(hmm_heap *h)
 
 void hmm_secure_free(hmm_chunk *c, hmm_span *s, void *p, const char *func)
 {
-    size_t size = hmm_block_usable(c, s);
+    (void)c;
+    size_t size = usable_of(s);
     check_canary(p, size, func);
     hmm_secure_poison(p, size);
     ((hmm_block *)p)->key = hmm_free_key(p);
-    hmm_heap *h = hmm_heap_get();
+    hmm_heap *h = hmm_tls_thread_heap;
+    if (hmm_unlikely(h == &hmm_heap_empty))
+        h = hmm_heap_get();
     struct hmm_quarantine *q = h ? quarantine_of(h) : NULL;
     if (!q || size > QUARANTINE_BYTES) {
         release(p, func);

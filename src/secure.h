@@ -24,6 +24,11 @@ hmm_inline bool hmm_secure_mode(void) { return hmm_heap_init() && hmm_opt.secure
  * it; func names the entry point in a report.  NULL when the memory could
  * not be had. */
 void *hmm_secure_alloc(size_t size, size_t align, bool *zeroed, const char *func);
+/* hmm_secure_alloc's common case, for size <= HMM_SMALL_MAX -
+ * HMM_CANARY_SIZE: a block of the calling thread's current slab of the
+ * class, checked and sealed; NULL when that slab has no free block (or the
+ * thread no heap yet), for hmm_secure_alloc to do the rest. */
+void *hmm_secure_alloc_cur(size_t size, const char *func);
 /* Frees block p (span s of chunk c, not huge, checked by hmm_locate):
  * checks its canary, poisons it, and puts it in the thread's quarantine;
  * func names the entry point in a report. */
