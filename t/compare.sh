@@ -7,7 +7,7 @@ test_name=compare
 . "${abs_top_srcdir:?run through make check}/t/preload.sh"
 . "$abs_top_srcdir/t/tools.sh"
 
-echo "1..20"
+echo "1..21"
 
 # The allocators the table must show: libhmm, glibc, and the peers
 # installed at their Debian paths (the helper's own table).
@@ -80,5 +80,16 @@ check "--compare after another option is a usage error" \
 hr --compare -- hmm-no-such-command-here
 check "--compare with a command not in PATH exits 127, saying why" \
     sh -c "[ $st = 127 ] && grep -q 'hmm-no-such-command-here.*not found' '$tmp/err'"
+
+# The table itself, on figures where glibc's user time is 0 (a run too
+# short for it to register): glibc's ratios stay 1.00, the others "-".
+check "glibc's ratio is 1.00 even where its median is 0" sh -c "PYTHONPATH='$abs_top_srcdir/tools' '$py' -c '
+import importlib.machinery, sys
+m = importlib.machinery.SourceFileLoader(\"hmm_compare\", \"$abs_top_srcdir/tools/hmm-compare\").load_module()
+t = m.table({\"glibc\": {\"wall\": (1, 1, 1), \"user\": (0, 0, 0), \"sys\": (1, 1, 1), \"rss\": (2, 2, 2)},
+             \"libhmm\": {\"wall\": (2, 2, 2), \"user\": (1, 1, 1), \"sys\": (1, 1, 1), \"rss\": (2, 2, 2)}})
+g = t[1].split(); h = t[2].split()
+sys.exit(not (g[0] == \"glibc\" and g[3] == g[5] == g[7] == g[10] == \"1.00\" and h[5] == \"-\" and h[3] == \"2.00\"))
+'"
 
 [ "$failed" = 0 ]
