@@ -42,6 +42,7 @@ EXTRA_DIST += \
 	bench/local.mk \
 	bench/README.md \
 	bench/bench.h \
+	bench/batches.h \
 	bench/larson.c \
 	bench/xmalloc.c \
 	bench/cache.c \
@@ -110,10 +111,10 @@ bench/bin/realloc: $(srcdir)/bench/realloc.c $(srcdir)/bench/bench.h
 bench/bin/aligned: $(srcdir)/bench/aligned.c $(srcdir)/bench/bench.h
 	@$(MKDIR_P) bench/bin
 	$(AM_V_CC)$(CC) $(BENCH_COPTS) -o $@ $(srcdir)/bench/aligned.c
-bench/bin/memreturn: $(srcdir)/bench/memreturn.c $(srcdir)/bench/bench.h
+bench/bin/memreturn: $(srcdir)/bench/memreturn.c $(srcdir)/bench/batches.h $(srcdir)/bench/bench.h
 	@$(MKDIR_P) bench/bin
 	$(AM_V_CC)$(CC) $(BENCH_COPTS) -o $@ $(srcdir)/bench/memreturn.c
-bench/bin/idle: $(srcdir)/bench/idle.c $(srcdir)/bench/bench.h
+bench/bin/idle: $(srcdir)/bench/idle.c $(srcdir)/bench/batches.h $(srcdir)/bench/bench.h
 	@$(MKDIR_P) bench/bin
 	$(AM_V_CC)$(CC) $(BENCH_COPTS) -o $@ $(srcdir)/bench/idle.c
 bench/bin/fastpath: $(srcdir)/bench/fastpath.c $(srcdir)/bench/bench.h

@@ -17,38 +17,18 @@
  * never within the 2 s), rssN_kb the RSS N ms after the last free and
  * final_kb the RSS of the last sample (at 2 s).
  */
-#include "bench.h"
-#include <time.h>
-#include <unistd.h>
+#include "batches.h"
 
 #define BATCH_BYTES (1 << 20)
-#define KEEP_EVERY 20
-#define MAXBLK 4096 /* blocks per batch, upper bound */
 
-struct batch {
-    void *p[MAXBLK];
-    uint32_t n[MAXBLK];
-    int count;
-};
-
-static long rss_kb(void)
+/* Small (16..512 B) or large (16..256 KiB) at even odds, the two halves of
+ * a batch at about equal bytes. */
+static size_t pick_size(uint64_t *rng, size_t bytes)
 {
-    static long page_kb;
-    if (!page_kb)
-        page_kb = sysconf(_SC_PAGESIZE) / 1024;
-    FILE *f = fopen("/proc/self/statm", "r");
-    bench_check(f != NULL, "/proc/self/statm: %s", strerror(errno));
-    long size = 0, res = 0;
-    bench_check(fscanf(f, "%ld %ld", &size, &res) == 2, "statm format");
-    fclose(f);
-    return res * page_kb;
-}
-
-static double now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+    size_t n = rng_next(rng) % 2 ? rng_range(rng, 16, 512) : rng_range(rng, 16384, 262144);
+    if (n > 512 && bytes > BATCH_BYTES / 2)
+        n = rng_range(rng, 16, 512);
+    return n;
 }
 
 int main(int argc, char **argv)
@@ -56,44 +36,11 @@ int main(int argc, char **argv)
     double scale = bench_scale(argc, argv);
     long nbatch = bench_scaled(200, scale, 20);
     uint64_t rng = 23, sum = 0;
-    /* The bookkeeping is written before the baseline is taken, so that the
-     * baseline covers it and the threshold only the blocks themselves. */
-    struct batch *b = xmalloc((size_t)nbatch * sizeof *b);
-    memset(b, 0, (size_t)nbatch * sizeof *b);
+    struct batch *b = batches_new(nbatch);
     long baseline = rss_kb();
-    size_t live = 0;
-
-    for (long i = 0; i < nbatch; i++) {
-        size_t bytes = 0;
-        int c = 0;
-        while (bytes < BATCH_BYTES && c < MAXBLK) {
-            size_t n = rng_next(&rng) % 2 ? rng_range(&rng, 16, 512)
-                                          : rng_range(&rng, 16384, 262144);
-            /* Keep the two halves of a batch at about equal bytes. */
-            if (n > 512 && bytes > BATCH_BYTES / 2)
-                n = rng_range(&rng, 16, 512);
-            unsigned char *p = xmalloc(n);
-            memset(p, (int)(i + c) & 0xff, n);
-            b[i].p[c] = p;
-            b[i].n[c] = (uint32_t)n;
-            bytes += n;
-            c++;
-        }
-        b[i].count = c;
-        if (i % KEEP_EVERY == 0)
-            live += bytes;
-    }
+    size_t live = batches_fill(b, nbatch, BATCH_BYTES, pick_size, &rng);
     long peak = rss_kb();
-    for (long i = 0; i < nbatch; i++) {
-        if (i % KEEP_EVERY == 0)
-            continue;
-        for (int c = 0; c < b[i].count; c++) {
-            unsigned char *p = b[i].p[c];
-            bench_check(p[0] == ((i + c) & 0xff) && p[b[i].n[c] - 1] == ((i + c) & 0xff),
-                        "batch %ld block %d corrupted", i, c);
-            free(p);
-        }
-    }
+    batches_free_most(b, nbatch);
     double t0 = now_ms();
     long freed = rss_kb();
     long threshold = baseline + (long)(live * 11 / 10 / 1024);
@@ -132,22 +79,13 @@ int main(int argc, char **argv)
     }
     for (int j = 0; j < 64; j++)
         free(keep[j]);
-    for (long i = 0; i < nbatch; i += KEEP_EVERY) {
-        for (int c = 0; c < b[i].count; c++) {
-            unsigned char *p = b[i].p[c];
-            for (uint32_t k = 0; k < b[i].n[c]; k += 61)
-                bench_check(p[k] == ((i + c) & 0xff), "live batch %ld corrupted", i);
-            sum += b[i].n[c];
-            free(p);
-        }
-    }
-    free(b);
+    sum += batches_free_rest(b, nbatch);
     fprintf(stderr,
             "memreturn: baseline_kb=%ld live_kb=%zu peak_kb=%ld freed_kb=%ld "
             "threshold_kb=%ld t_below_ms=%.0f rss100_kb=%ld rss250_kb=%ld "
             "rss500_kb=%ld rss1000_kb=%ld final_kb=%ld\n",
-            baseline, live / 1024, peak, freed, threshold, t_below, mark_kb[0],
-            mark_kb[1], mark_kb[2], mark_kb[3], last);
+            baseline, live / 1024, peak, freed, threshold, t_below, mark_kb[0], mark_kb[1],
+            mark_kb[2], mark_kb[3], last);
     bench_ok("memreturn", sum);
     return 0;
 }
