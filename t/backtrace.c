@@ -3,11 +3,15 @@
  * call site gives one stored stack, deep enough, whether it is taken by a
  * thread's first captures or its later ones, in the main thread, in many
  * short-lived threads, and in a child forked while other threads are
- * capturing; a capture calls no malloc; none nests in another.
+ * capturing; a capture calls no malloc; none nests in another; the
+ * unwinder of a thread's first captures is libgcc's.
  */
 #define _GNU_SOURCE
+#include <dlfcn.h>
 #include <pthread.h>
 #include <stdlib.h>
+#include <string.h>
+#include <unwind.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -19,7 +23,7 @@
 #define SHORT_LIVED 64 /* threads that capture a few times and exit */
 /* Enough captures for a thread to pass from the unwinder of its first
  * captures to that of its later ones. */
-#define MANY 128
+#define MANY (4 * HMM_BACKTRACE_FIRST)
 
 #ifndef __SANITIZE_ADDRESS__
 /* malloc as seen from inside a capture: counted (AddressSanitizer keeps
@@ -93,7 +97,11 @@ static pid_t fork_as_libhmm(void)
 
 int main(void)
 {
-    plan(9);
+    plan(10);
+
+    Dl_info where;
+    ok(dladdr((void *)_Unwind_Backtrace, &where) && strstr(where.dli_fname, "libgcc_s"),
+       "_Unwind_Backtrace is libgcc's (libunwind has one too)");
 
     hmm_stack *main_stack = captures(MANY);
     ok(main_stack && main_stack->depth >= DEPTH + 2,
