@@ -1,18 +1,37 @@
 /*
- * backtrace.c - taking call stacks inside the allocator (libunwind) and
- * naming their frames at report time (elfutils' libdw).
+ * backtrace.c - taking call stacks inside the allocator (libgcc's unwinder
+ * for a thread's first captures, libunwind for the others) and naming
+ * their frames at report time (elfutils' libdw).
  *
- * Taking a stack: libunwind's unw_backtrace, local-only.  It walks the
- * stack with each module's call-frame information (.eh_frame, which every
- * x86_64 ELF module carries, frame pointers or not) and keeps what it
- * learns in caches it maps itself, so it does not call malloc.  The other
- * choices fall short: frame pointers are missing from optimised code
- * (Debian builds without them), and glibc's backtrace() goes through
- * libgcc's unwinder, which loads libgcc_s with dlopen on its first call
- * and may malloc when it first sorts a registered object's frame entries.
- * Should a capture still reach malloc (say, a pthread_setspecific of
- * libunwind's growing the thread's key table), hmm_tls_untracked is set
- * and that allocation is simply not tracked.
+ * Taking a stack: both unwinders walk each module's call-frame information
+ * (.eh_frame, which every x86_64 ELF module carries, frame pointers or
+ * not: Debian builds without them), neither calls malloc, and both give
+ * the same return addresses.  They differ in what they keep:
+ *
+ * - libunwind's unw_backtrace keeps a per-thread cache of what it learned
+ *   of each return address, so a warm capture costs a few hundred cycles.
+ *   But it maps and clears that cache (16384 entries, 256 KiB) at a
+ *   thread's first capture and unmaps it at its exit, and walks frames it
+ *   has not seen with a signal mask changed around each lookup: a new
+ *   thread's first capture costs about 250000 cycles.
+ * - libgcc's _Unwind_Backtrace keeps nothing: it finds each frame's entry
+ *   with glibc's lock-free _dl_find_object (GCC 12, glibc 2.35) and reads
+ *   it again every time, about 8000 cycles a capture, cold or warm.
+ *
+ * So a thread takes its first HMM_BACKTRACE_FIRST captures with libgcc
+ * and the rest with libunwind: a short-lived thread (a profile samples a
+ * few of its allocations) never pays for a cache it would not use, and a
+ * long-lived one (or any thread in leaks mode, which captures at every
+ * allocation) pays for it once it has spent about as much without.
+ * libunwind exports an _Unwind_Backtrace of its own, built on its stepping
+ * without the trace cache (cheap per thread, about twice libgcc's cost per
+ * capture, the same frames): libhmm is linked with libgcc_s before
+ * libunwind so that libgcc's answers, unless the program itself brought
+ * libunwind in first.  glibc's backtrace() is no substitute: it loads
+ * libgcc_s with dlopen, which allocates, at its first call.  Should a
+ * capture still reach malloc (say, a pthread_setspecific of libunwind's
+ * growing the thread's key table), hmm_tls_untracked is set and that
+ * allocation is simply not tracked.
  *
  * Naming a frame: libdw reads the modules listed in /proc/self/maps, their
  * symbol tables (.symtab included, so a program needs no -rdynamic; sorted
@@ -33,23 +52,64 @@
 #include <libunwind.h>
 #include <pthread.h>
 #include <stdlib.h>
+#include <string.h>
+#include <unwind.h>
 
 #include "diag.h"
 #include "os.h"
 
 __thread bool hmm_tls_untracked __attribute__((tls_model("initial-exec")));
 
-/* Captures hold it for reading, fork for writing.  Writers first: a
- * stream of captures in other threads must not hold a fork off forever
- * (no capture nests in another, see hmm_tls_untracked). */
+/* Captures hold it for reading, fork for writing, so that a child never
+ * inherits an unwinder's lock or cache mid-update (libunwind's caches,
+ * libgcc's list of frame tables registered at run time).  Writers first: a
+ * stream of captures in other threads must not hold a fork off forever (no
+ * capture nests in another, see hmm_tls_untracked). */
 static pthread_rwlock_t capture_lock = PTHREAD_RWLOCK_WRITER_NONRECURSIVE_INITIALIZER_NP;
+
+/* Captures the thread has taken, up to HMM_BACKTRACE_FIRST. */
+static __thread unsigned captures __attribute__((tls_model("initial-exec")));
+
+struct trace {
+    void **pc;
+    unsigned n, max;
+    bool skip; /* the first frame is hmm_backtrace's own */
+};
+
+static _Unwind_Reason_Code add_frame(struct _Unwind_Context *ctx, void *arg)
+{
+    struct trace *t = arg;
+    void *pc = (void *)_Unwind_GetIP(ctx);
+    if (!pc || t->n == t->max) /* 0: the outermost frame (_start, a thread's start) */
+        return _URC_END_OF_STACK;
+    if (t->skip)
+        t->skip = false;
+    else
+        t->pc[t->n++] = pc;
+    return _URC_NO_REASON;
+}
 
 unsigned hmm_backtrace(void **pc, unsigned max)
 {
+    unsigned n = 0;
     pthread_rwlock_rdlock(&capture_lock);
-    int n = unw_backtrace(pc, (int)max);
+    if (captures < HMM_BACKTRACE_FIRST) {
+        captures++;
+        struct trace t = {pc, 0, max, true};
+        _Unwind_Backtrace(add_frame, &t);
+        n = t.n;
+    } else {
+        /* Without hmm_backtrace's own frame, as above: one call site, one
+         * stack, whichever unwinder took it. */
+        void *all[HMM_BACKTRACE_MAX + 1];
+        int got = unw_backtrace(all, (int)max + 1);
+        if (got > 1) {
+            n = (unsigned)got - 1;
+            memcpy(pc, all + 1, n * sizeof *pc);
+        }
+    }
     pthread_rwlock_unlock(&capture_lock);
-    return n > 0 ? (unsigned)n : 0;
+    return n;
 }
 
 void hmm_backtrace_atfork(enum hmm_fork_phase phase)

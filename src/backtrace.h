@@ -19,8 +19,13 @@ enum hmm_fork_phase { HMM_FORK_PREPARE, HMM_FORK_PARENT, HMM_FORK_CHILD };
  * report that reaches malloc cannot recurse or report itself. */
 extern __thread bool hmm_tls_untracked __attribute__((tls_model("initial-exec")));
 
-/* Stores up to max program counters of the calling thread's stack in pc,
- * innermost first (after the first, return addresses); returns how many. */
+/* A thread's first captures use an unwinder that keeps no state per
+ * thread, its later ones one that does (backtrace.c). */
+#define HMM_BACKTRACE_FIRST 32
+
+/* Stores up to max (at most HMM_BACKTRACE_MAX) return addresses of the
+ * calling thread's stack in pc, innermost first, starting with that into
+ * hmm_backtrace's caller; returns how many. */
 unsigned hmm_backtrace(void **pc, unsigned max);
 /* Keeps fork from splitting a capture in progress (libunwind's caches
  * have locks a child would find held). */

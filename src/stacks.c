@@ -156,9 +156,8 @@ hmm_stack **hmm_report_stacks(size_t *n)
 
 unsigned hmm_report_frames(hmm_symbolizer *sym, const hmm_stack *s, hmm_frame *out, void **pc)
 {
-    /* Frame 0 is unw_backtrace itself, then come libhmm's (which only a
-     * symbolizer tells apart). */
-    unsigned i = 1, n = 0;
+    /* libhmm's frames come first (which only a symbolizer tells apart). */
+    unsigned i = 0, n = 0;
     bool ours = true;
     for (; i < s->depth; i++) {
         if (sym)

@@ -1,0 +1,161 @@
+/*
+ * backtrace.c - taking call stacks (src/backtrace.c, src/stacks.c): one
+ * call site gives one stored stack, deep enough, whether it is taken by a
+ * thread's first captures or its later ones, in the main thread, in many
+ * short-lived threads, and in a child forked while other threads are
+ * capturing; a capture calls no malloc; none nests in another; the
+ * unwinder of a thread's first captures is libgcc's.
+ */
+#define _GNU_SOURCE
+#include <dlfcn.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unwind.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "backtrace.h"
+#include "stacks.h"
+#include "tap.h"
+
+#define DEPTH 12       /* calls of nest() below the capture */
+#define SHORT_LIVED 64 /* threads that capture a few times and exit */
+/* Enough captures for a thread to pass from the unwinder of its first
+ * captures to that of its later ones. */
+#define MANY (4 * HMM_BACKTRACE_FIRST)
+
+#ifndef __SANITIZE_ADDRESS__
+/* malloc as seen from inside a capture: counted (AddressSanitizer keeps
+ * malloc to itself, so not there). */
+extern void *__libc_malloc(size_t), *__libc_calloc(size_t, size_t), *__libc_realloc(void *, size_t);
+static unsigned long mallocs_in_capture;
+static void count(void)
+{
+    if (hmm_tls_untracked)
+        __atomic_fetch_add(&mallocs_in_capture, 1, __ATOMIC_RELAXED);
+}
+void *malloc(size_t n) { return count(), __libc_malloc(n); }
+void *calloc(size_t n, size_t size) { return count(), __libc_calloc(n, size); }
+void *realloc(void *p, size_t n) { return count(), __libc_realloc(p, n); }
+#endif
+
+/* The stack at the bottom of depth calls of nest(). */
+__attribute__((noinline)) static hmm_stack *nest(int depth)
+{
+    if (depth == 0)
+        return hmm_stack_here();
+    hmm_stack *s = nest(depth - 1);
+    __asm__ volatile("" ::: "memory"); /* not a tail call */
+    return s;
+}
+
+/* Takes n captures from one call site; the stack they all gave, NULL if
+ * any failed or differed. */
+static hmm_stack *captures(unsigned n)
+{
+    hmm_stack *first = NULL;
+    for (unsigned i = 0; i < n; i++) {
+        hmm_stack *s = nest(DEPTH);
+        if (!s || (first && s != first))
+            return NULL;
+        first = s;
+    }
+    return first;
+}
+
+static void *in_thread(void *arg) { return captures((unsigned)(uintptr_t)arg); }
+
+static hmm_stack *thread_captures(unsigned n)
+{
+    pthread_t t;
+    void *s = NULL;
+    if (pthread_create(&t, NULL, in_thread, (void *)(uintptr_t)n) == 0)
+        pthread_join(t, &s);
+    return s;
+}
+
+/* Threads that capture until told to stop, while the main thread forks. */
+static volatile int stop;
+static void *capture_until_stopped(void *arg)
+{
+    (void)arg;
+    while (!stop)
+        if (!nest(DEPTH))
+            return NULL;
+    return (void *)1;
+}
+
+/* As heap.c's fork handlers do. */
+static pid_t fork_as_libhmm(void)
+{
+    hmm_stacks_atfork(HMM_FORK_PREPARE);
+    pid_t pid = fork();
+    hmm_stacks_atfork(pid == 0 ? HMM_FORK_CHILD : HMM_FORK_PARENT);
+    return pid;
+}
+
+int main(void)
+{
+    plan(10);
+
+    Dl_info where;
+    ok(dladdr((void *)_Unwind_Backtrace, &where) && strstr(where.dli_fname, "libgcc_s"),
+       "_Unwind_Backtrace is libgcc's (libunwind has one too)");
+
+    hmm_stack *main_stack = captures(MANY);
+    ok(main_stack && main_stack->depth >= DEPTH + 2,
+       "main thread: %u captures from one call site give one stack, %u frames deep", MANY,
+       main_stack ? main_stack->depth : 0);
+
+    hmm_stack *thread_stack = thread_captures(MANY);
+    ok(thread_stack != NULL, "a thread's first captures and its later ones give one stack");
+    ok(thread_stack && thread_stack->depth >= DEPTH + 2, "... %u frames deep",
+       thread_stack ? thread_stack->depth : 0);
+
+    unsigned same = 0;
+    for (unsigned i = 0; i < SHORT_LIVED; i++)
+        same += thread_captures(1 + i % 3) == thread_stack;
+    is_int(SHORT_LIVED, same, "short-lived threads: the same stack");
+
+    hmm_tls_untracked = true;
+    hmm_stack *nested = nest(DEPTH);
+    hmm_tls_untracked = false;
+    ok(nested == NULL, "no capture while the thread is inside one (hmm_tls_untracked)");
+
+#ifndef __SANITIZE_ADDRESS__
+    is_int(0, (long long)mallocs_in_capture, "no malloc inside a capture");
+#else
+    skip(1, "malloc is AddressSanitizer's");
+#endif
+
+    enum { BUSY = 2, FORKS = 20 };
+    pthread_t busy[BUSY];
+    for (unsigned i = 0; i < BUSY; i++)
+        pthread_create(&busy[i], NULL, capture_until_stopped, NULL);
+    unsigned good = 0;
+    for (unsigned i = 0; i < FORKS; i++) {
+        pid_t pid = fork_as_libhmm();
+        if (pid == 0) { /* the main thread (its later captures), then a new one (its first) */
+            hmm_stack *s = captures(MANY);
+            _exit(s && s->depth >= DEPTH + 2 && thread_captures(3) == thread_stack ? 0 : 1);
+        }
+        int st;
+        good += pid > 0 && waitpid(pid, &st, 0) == pid && WIFEXITED(st) && WEXITSTATUS(st) == 0;
+    }
+    stop = 1;
+    unsigned busy_ok = 0;
+    for (unsigned i = 0; i < BUSY; i++) {
+        void *r;
+        pthread_join(busy[i], &r);
+        busy_ok += r != NULL;
+    }
+    is_int(FORKS, good,
+           "fork while other threads capture: the child captures, and a new thread of its gets the "
+           "parent's stack");
+    is_int(BUSY, busy_ok, "... and the capturing threads went on");
+
+    ok(main_stack && thread_stack && main_stack != thread_stack,
+       "a thread's stack is not the main thread's");
+    return tap_done();
+}
