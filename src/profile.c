@@ -17,14 +17,17 @@
  * default rate.  realloc never resizes a sampled block in place: it moves
  * it, which frees the sample and gives the new block its own chance.
  *
- * The profile is written in the folded-stack format that flame-graph
- * tools read (FlameGraph's flamegraph.pl, inferno, speedscope): one line
- * per stack, its frames outermost first separated by ';', then a space
- * and the estimated bytes.  FILE gets the bytes in use, FILE.alloc those
- * allocated since the start.  It is written at exit (a destructor) and
- * when the process gets SIGUSR2: the handler only sets a flag, and the
- * next allocation that reaches a slow path writes the profile (a signal
- * handler may not allocate, and writing a profile does).
+ * The profile goes to three files in two formats.  FILE gets the
+ * estimated bytes in use and FILE.alloc those allocated since the start,
+ * in the folded-stack format that flame-graph tools read (FlameGraph's
+ * flamegraph.pl, inferno, speedscope): one line per stack, its frames
+ * outermost first separated by ';', then a space and the bytes.
+ * FILE.heap gets both, as sampled, in the format pprof reads (pprof.c).
+ * The writers share one walk over the samples and one list of stacks.
+ * The profile is written at exit (a destructor) and when the process gets
+ * SIGUSR2: the handler only sets a flag, and the next allocation that
+ * reaches a slow path writes the profile (a signal handler may not
+ * allocate, and writing a profile does).
  */
 #define _GNU_SOURCE
 #include "profile.h"
@@ -37,6 +40,7 @@
 #include "blockmap.h"
 #include "diag.h"
 #include "os.h"
+#include "pprof.h"
 #include "secure.h"
 
 volatile int hmm_profile_requested;
@@ -80,6 +84,8 @@ void hmm_profile_record(void *p, size_t size)
     if (!st || !hmm_blockmap_put(&samples, (uintptr_t)p, st, size))
         return;
     double w = weight(size);
+    __atomic_fetch_add(&st->alloc_samples, 1, __ATOMIC_RELAXED);
+    __atomic_fetch_add(&st->alloc_sampled_bytes, size, __ATOMIC_RELAXED);
     __atomic_fetch_add(&st->alloc_count, (uint64_t)llround(w), __ATOMIC_RELAXED);
     __atomic_fetch_add(&st->alloc_bytes, (uint64_t)llround(w * (double)size), __ATOMIC_RELAXED);
     hmm_chunk *c;
@@ -110,20 +116,16 @@ static void add_live(const hmm_block_rec *r, void *arg)
 {
     (void)arg;
     double w = weight(r->size);
+    r->stack->samples++;
+    r->stack->sampled_bytes += r->size;
     r->stack->count += (uint64_t)llround(w);
     r->stack->bytes += (uint64_t)llround(w * (double)r->size);
 }
 
-/* One folded line per stack with bytes, largest first, to the file named
- * by tmpl; frames sym cannot name (or all, without one) as addresses. */
-static void write_folded(hmm_symbolizer *sym, const char *tmpl)
+/* One folded line per stack of v; frames sym cannot name (or all,
+ * without one) as addresses. */
+static void write_folded(FILE *out, hmm_symbolizer *sym, hmm_stack *const *v, size_t n)
 {
-    char *text = NULL;
-    size_t len = 0, n;
-    FILE *out = open_memstream(&text, &len);
-    if (!out)
-        return;
-    hmm_stack **v = hmm_report_stacks(&n);
     for (size_t i = 0; i < n; i++) {
         hmm_frame f[HMM_BACKTRACE_MAX];
         void *pc[HMM_BACKTRACE_MAX];
@@ -138,6 +140,20 @@ static void write_folded(hmm_symbolizer *sym, const char *tmpl)
         }
         fprintf(out, " %llu\n", (unsigned long long)v[i]->bytes);
     }
+}
+
+/* Writes the stacks whose bytes are not zero, largest first, in the
+ * format of fmt to the file named by tmpl. */
+static void write_profile(hmm_symbolizer *sym, const char *tmpl,
+                          void (*fmt)(FILE *, hmm_symbolizer *, hmm_stack *const *, size_t))
+{
+    char *text = NULL;
+    size_t len = 0, n;
+    FILE *out = open_memstream(&text, &len);
+    if (!out)
+        return;
+    hmm_stack **v = hmm_report_stacks(&n);
+    fmt(out, sym, v, n);
     free(v);
     fclose(out);
     hmm_write_report(tmpl, 2, "heap profile", text, len);
@@ -149,18 +165,22 @@ void hmm_profile_write(void)
     if (!hmm_report_begin())
         return;
     hmm_profile_requested = 0;
-    /* Function names are all a folded stack shows: no debug files.  No
-     * sample, no symbols to read (a short process, say): empty files. */
+    /* Function names are all a folded stack shows, and pprof names frames
+     * itself: no debug files.  No sample, no symbols to read (a short
+     * process, say): empty folded files, a .heap of no stack. */
     hmm_symbolizer *sym = hmm_stack_last() ? hmm_symbolizer_open(false) : NULL;
     char tmpl[HMM_PATH_MAX + 8];
     hmm_blockmap_each(&samples, add_live, NULL);
-    write_folded(sym, hmm_opt.profile_file);
+    write_profile(sym, hmm_opt.profile_file, write_folded);
     for (hmm_stack *s = hmm_stack_last(); s; s = s->all) {
         s->count = s->alloc_count;
         s->bytes = s->alloc_bytes;
     }
     hmm_format(tmpl, sizeof tmpl, "%s.alloc", hmm_opt.profile_file);
-    write_folded(sym, tmpl);
+    write_profile(sym, tmpl, write_folded);
+    /* Every stack sampled since the start has bytes now, so all go in. */
+    hmm_format(tmpl, sizeof tmpl, "%s.heap", hmm_opt.profile_file);
+    write_profile(sym, tmpl, hmm_pprof_format);
     if (sym)
         hmm_symbolizer_close(sym);
     hmm_report_end();

@@ -119,7 +119,7 @@ bool hmm_report_begin(void)
     hmm_tls_untracked = true;
     pthread_mutex_lock(&report_lock);
     for (hmm_stack *s = hmm_stack_last(); s; s = s->all)
-        s->count = s->bytes = 0;
+        s->count = s->bytes = s->samples = s->sampled_bytes = 0;
     return true;
 }
 

@@ -11,12 +11,13 @@ typedef struct hmm_stack {
     struct hmm_stack *next; /* in its hash bucket */
     struct hmm_stack *all;  /* the stack made before this one */
     uint64_t hash;
-    /* Heap profile: sampled allocations since the start, as estimates of
-     * every allocation (each sample weighted, profile.c). */
-    uint64_t alloc_count, alloc_bytes;
+    /* Heap profile: the allocations sampled since the start and their
+     * bytes, as taken (for pprof, which weights them itself) and as
+     * estimates of every allocation (each sample weighted, profile.c). */
+    uint64_t alloc_samples, alloc_sampled_bytes, alloc_count, alloc_bytes;
     /* A report's sums (leaks.c, profile.c), between hmm_report_begin and
-     * hmm_report_end. */
-    uint64_t count, bytes;
+     * hmm_report_end; the heap profile's live samples also as taken. */
+    uint64_t count, bytes, samples, sampled_bytes;
     unsigned depth;
     void *pc[];
 } hmm_stack;
@@ -29,7 +30,7 @@ hmm_stack *hmm_stack_last(void);
 void hmm_stacks_atfork(enum hmm_fork_phase phase);
 
 /* Starts a report: marks the thread untracked (reports allocate) and
- * waits for any other report, then zeroes every stack's count and bytes.
+ * waits for any other report, then zeroes every stack's sums.
  * False, and nothing started, when the thread is inside libhmm's
  * tracking already (a report cannot be written from there). */
 bool hmm_report_begin(void);
