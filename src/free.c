@@ -36,7 +36,7 @@ hmm_span *hmm_locate(const void *p, const char *func, hmm_chunk **cp)
     case HMM_SPAN_SLAB:
         /* Not hmm_slab_block_ok: a full slab off its heap's lists has a
          * limit of 0. */
-        if (off % s->bsize != 0 || off >= (size_t)s->carved * s->bsize)
+        if (!hmm_slab_block_carved(s, p))
             hmm_misuse(func, "invalid pointer", p);
         break;
     case HMM_SPAN_LARGE:
@@ -93,6 +93,28 @@ void hmm_free_slow(void *p, const char *func)
         hmm_secure_free(c, s, p, func);
     else
         hmm_free_block(c, s, p, func);
+}
+
+/* A small block of another thread's heap, checked as the fast path checks
+ * the thread's own (block start, free mark), goes straight to the outbox:
+ * hmm_locate's every case is not needed for it.  The owner may change the
+ * slab meanwhile, but not while p is one of its live blocks, which is all
+ * the checks must let through.  Anything else, misuse included, takes the
+ * general way, and so does every call in secure and leaks mode (their
+ * fast-path heap is hmm_heap_empty, as is a thread's with no heap yet). */
+void hmm_free_other(void *p, hmm_chunk *c, const char *func)
+{
+    hmm_heap *h = hmm_tls_heap;
+    if (h != &hmm_heap_empty && c->magic == HMM_CHUNK_NORMAL) {
+        hmm_span *s = hmm_span_of(c, p);
+        uintptr_t key = hmm_free_key(p);
+        if (s->kind == HMM_SPAN_SLAB && hmm_slab_block_carved(s, p) &&
+            ((hmm_block *)p)->key != key) {
+            hmm_outbox_add(h, c->heap, p, key, func);
+            return;
+        }
+    }
+    hmm_free_slow(p, func);
 }
 
 void hmm_free_block(hmm_chunk *c, hmm_span *s, void *p, const char *func)

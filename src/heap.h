@@ -239,11 +239,24 @@ hmm_inline bool hmm_slab_block_ok(const hmm_span *s, const void *p)
     return (uintptr_t)p * s->magic - s->magic_base < s->limit;
 }
 
+/* hmm_slab_block_ok with the bound made from carved: for any slab, a full
+ * one whose limit is 0 included (magic and magic_base are set for as long
+ * as the span is a slab).  A multiply where a division would do. */
+hmm_inline bool hmm_slab_block_carved(const hmm_span *s, const void *p)
+{
+    return (uintptr_t)p * s->magic - s->magic_base < s->carved * (s->magic * s->bsize);
+}
+
+/* free's way for pointer p into chunk c, which the calling thread's fast
+ * path heap does not own (chunk map 1: a chunk or a huge block). */
+void hmm_free_other(void *p, hmm_chunk *c, const char *func);
+
 /* free's fast path: a small block of the calling thread's heap whose slab
  * stays in use.  Checked: the chunk map (libhmm's memory), the owner, the
  * block start (which also rejects every span that is not a usable slab,
- * their limit being 0), the free mark (double free).  Every other case,
- * misuse included, goes to hmm_free_slow, which tells them apart. */
+ * their limit being 0), the free mark (double free).  A chunk of another
+ * owner goes to hmm_free_other (cross-thread frees); every other case,
+ * misuse included, to hmm_free_slow, which tells them apart. */
 hmm_inline void hmm_free(void *p, const char *func)
 {
     if (hmm_likely(hmm_chunk_map_get(p) == 1)) {
@@ -265,6 +278,9 @@ hmm_inline void hmm_free(void *p, const char *func)
                     return;
                 }
             }
+        } else {
+            hmm_free_other(p, c, func);
+            return;
         }
     }
     hmm_free_slow(p, func);

@@ -13,9 +13,6 @@
 #include "span.h"
 #include "stats.h"
 
-/* Blocks a thread batches for another heap before sending them. */
-#define OUTBOX_MAX 32
-
 void hmm_free_owned(hmm_heap *h, void *p)
 {
     hmm_span *s = hmm_span_of(hmm_chunk_of(p), p);
@@ -86,26 +83,17 @@ void hmm_outbox_flush(hmm_heap *h, const char *func)
     h->out_n = 0;
 }
 
-/* Small blocks are batched (at most OUTBOX_MAX per thread, so little
- * memory waits); others, and those of a thread without a heap, go at once. */
+/* Small blocks are batched (hmm_outbox_add); others, and those of a
+ * thread without a heap, go at once. */
 void hmm_remote_free(hmm_heap *h, hmm_chunk *c, hmm_span *s, hmm_block *b, const char *func)
 {
+    if (h && s->kind == HMM_SPAN_SLAB) {
+        hmm_outbox_add(h, c->heap, b, hmm_free_key(b), func);
+        return;
+    }
     if (h)
         h->remote_frees++;
     else
         hmm_stat_add(&hmm_gstats.remote_frees, 1);
-    if (s->kind != HMM_SPAN_SLAB || !h) {
-        remote_push(c->heap, b, b, func);
-        return;
-    }
-    if (h->out_heap != c->heap) {
-        hmm_outbox_flush(h, func);
-        h->out_heap = c->heap;
-    }
-    hmm_block_mark_free(b, hmm_free_key(b), h->out_head);
-    h->out_head = b;
-    if (!h->out_tail)
-        h->out_tail = b;
-    if (++h->out_n >= OUTBOX_MAX)
-        hmm_outbox_flush(h, func);
+    remote_push(c->heap, b, b, func);
 }

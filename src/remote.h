@@ -25,6 +25,29 @@ void hmm_outbox_flush(hmm_heap *h, const char *func);
  * hmm_span_purge) now.  Returns the bytes given back. */
 size_t hmm_remote_reclaim(hmm_heap *h, enum hmm_purge how, size_t keep, const char *func);
 
+/* Blocks a thread batches for another heap before sending them: at most
+ * this many wait, so little memory is held back from its owner. */
+#define HMM_OUTBOX_MAX 32
+
+/* Adds small block b of heap owner, whose mark is key, to h's outbox (the
+ * batch goes when it is full, when a block for another heap comes, and on
+ * h's slow paths): a producer/consumer pair pays one CAS per batch. */
+hmm_inline void hmm_outbox_add(hmm_heap *h, hmm_heap *owner, hmm_block *b, uintptr_t key,
+                               const char *func)
+{
+    h->remote_frees++;
+    if (hmm_unlikely(h->out_heap != owner)) {
+        hmm_outbox_flush(h, func);
+        h->out_heap = owner;
+    }
+    hmm_block_mark_free(b, key, h->out_head);
+    if (!h->out_head)
+        h->out_tail = b;
+    h->out_head = b;
+    if (hmm_unlikely(++h->out_n >= HMM_OUTBOX_MAX))
+        hmm_outbox_flush(h, func);
+}
+
 /* What every allocating slow path does first: send this thread's batch of
  * frees for other heaps and take back the blocks others freed for it. */
 hmm_inline void hmm_catch_up(hmm_heap *h, const char *func)
