@@ -13,26 +13,30 @@
 #include "span.h"
 #include "stats.h"
 
-void hmm_free_owned(hmm_heap *h, void *p)
+/* Frees block b (its mark is key) of a chunk h owns, slab or large. */
+static void free_owned(hmm_heap *h, hmm_block *b, uintptr_t key)
 {
-    hmm_span *s = hmm_span_of(hmm_chunk_of(p), p);
-    if (s->kind == HMM_SPAN_SLAB)
-        hmm_slab_free(h, s, p);
+    hmm_span *s = hmm_span_of(hmm_chunk_of(b), b);
+    if (hmm_likely(s->kind == HMM_SPAN_SLAB))
+        hmm_slab_free(h, s, b, key);
     else
         hmm_large_free(h, s);
 }
 
-/* The block after b on a remote chain of heap h, checked before anything
- * follows it: a chain holds blocks of any chunk of h, so the chunk map
- * must say the next one is in a chunk of h (mapped, and not unmapped under
- * us: only h's owner releases them); b must still carry its mark, which
- * proves it was a free block's start when it was sent. */
-static hmm_block *remote_next(hmm_heap *h, const hmm_block *b, const char *func)
+void hmm_free_owned(hmm_heap *h, void *p) { free_owned(h, p, hmm_free_key(p)); }
+
+/* The block after b (whose mark is key) on a remote chain of heap h,
+ * checked before anything follows it: a chain holds blocks of any chunk of
+ * h, so a next block in another chunk than b's must be in one the chunk
+ * map says is h's (mapped, and not unmapped under us: only h's owner
+ * releases them); b must still carry its mark, which proves it was a free
+ * block's start when it was sent. */
+static hmm_block *remote_next(hmm_heap *h, const hmm_block *b, uintptr_t key, const char *func)
 {
-    uintptr_t key = hmm_free_key(b);
     hmm_block *next = hmm_link_next(b, key);
     if (hmm_unlikely(b->key != key ||
-                     (next && (hmm_chunk_map_get(next) != 1 || hmm_chunk_of(next)->heap != h))))
+                     (!hmm_same_chunk(b, next) && next &&
+                      (hmm_chunk_map_get(next) != 1 || hmm_chunk_of(next)->heap != h))))
         hmm_corrupt_list(func, b);
     return next;
 }
@@ -41,8 +45,9 @@ void hmm_remote_drain(hmm_heap *h, const char *func)
 {
     hmm_block *b = __atomic_exchange_n(&h->remote, NULL, __ATOMIC_ACQUIRE);
     while (b) {
-        hmm_block *next = remote_next(h, b, func);
-        hmm_free_owned(h, b);
+        uintptr_t key = hmm_free_key(b);
+        hmm_block *next = remote_next(h, b, key, func);
+        free_owned(h, b, key);
         b = next;
     }
 }
@@ -81,6 +86,22 @@ void hmm_outbox_flush(hmm_heap *h, const char *func)
     remote_push(h->out_heap, h->out_head, h->out_tail, func);
     h->out_head = h->out_tail = NULL;
     h->out_n = 0;
+}
+
+void hmm_outbox_add_slow(hmm_heap *h, hmm_heap *owner, hmm_block *b, uintptr_t key,
+                         const char *func)
+{
+    if (h->out_heap != owner) {
+        hmm_outbox_flush(h, func);
+        h->out_heap = owner;
+    }
+    h->remote_frees++;
+    hmm_block_mark_free(b, key, h->out_head);
+    if (!h->out_head)
+        h->out_tail = b;
+    h->out_head = b;
+    if (++h->out_n >= HMM_OUTBOX_MAX)
+        hmm_outbox_flush(h, func);
 }
 
 /* Small blocks are batched (hmm_outbox_add); others, and those of a

@@ -29,23 +29,27 @@ size_t hmm_remote_reclaim(hmm_heap *h, enum hmm_purge how, size_t keep, const ch
  * this many wait, so little memory is held back from its owner. */
 #define HMM_OUTBOX_MAX 32
 
+/* hmm_outbox_add's other cases: an empty outbox, one holding blocks for
+ * another heap (sent first), or one this block fills (sent after). */
+void hmm_outbox_add_slow(hmm_heap *h, hmm_heap *owner, hmm_block *b, uintptr_t key,
+                         const char *func);
+
 /* Adds small block b of heap owner, whose mark is key, to h's outbox (the
  * batch goes when it is full, when a block for another heap comes, and on
- * h's slow paths): a producer/consumer pair pays one CAS per batch. */
+ * h's slow paths): a producer/consumer pair pays one CAS per batch.  The
+ * common case, a block for the heap of the batch that does not fill it,
+ * makes no call (out_n - 1 wraps for an empty outbox). */
 hmm_inline void hmm_outbox_add(hmm_heap *h, hmm_heap *owner, hmm_block *b, uintptr_t key,
                                const char *func)
 {
-    h->remote_frees++;
-    if (hmm_unlikely(h->out_heap != owner)) {
-        hmm_outbox_flush(h, func);
-        h->out_heap = owner;
+    if (hmm_unlikely(h->out_n - 1 >= HMM_OUTBOX_MAX - 2 || h->out_heap != owner)) {
+        hmm_outbox_add_slow(h, owner, b, key, func);
+        return;
     }
+    h->remote_frees++;
     hmm_block_mark_free(b, key, h->out_head);
-    if (!h->out_head)
-        h->out_tail = b;
     h->out_head = b;
-    if (hmm_unlikely(++h->out_n >= HMM_OUTBOX_MAX))
-        hmm_outbox_flush(h, func);
+    h->out_n++;
 }
 
 /* What every allocating slow path does first: send this thread's batch of

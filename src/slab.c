@@ -151,17 +151,6 @@ void hmm_slab_after_free(hmm_heap *h, hmm_span *s)
 
 void hmm_slab_emptied(hmm_span *s) { hmm_slab_after_free(hmm_chunk_of(s)->heap, s); }
 
-void hmm_slab_free(hmm_heap *h, hmm_span *s, hmm_block *b)
-{
-    bool was_full = !hmm_slab_has_free(s);
-    hmm_slab_push(s, b, hmm_free_key(b));
-    /* As in hmm_free: a slab that had free blocks is current or listed
-     * already, so only one that became empty or was full needs a look
-     * (draining remote frees calls this for every block). */
-    if (--s->used == 0 || was_full)
-        hmm_slab_after_free(h, s);
-}
-
 void *hmm_slab_alloc(hmm_heap *h, unsigned cls, const char *func)
 {
     hmm_span *s = h->cur[cls];
