@@ -15,6 +15,10 @@ extern hmm_span hmm_span_empty;
 /* A block of class cls from h's slabs (carving, taking a partial slab or
  * making a new one); NULL when out of memory. */
 void *hmm_slab_alloc(hmm_heap *h, unsigned cls, const char *func);
+/* Gives h's current slab of class cls a free block: carves its next
+ * page, or makes a partial or a new slab current; false when out of
+ * memory. */
+bool hmm_slab_ready(hmm_heap *h, unsigned cls);
 /* Frees block b of slab s of h, whose mark is key (b may carry it
  * already).  Inline: draining remote frees calls it for every block. */
 hmm_inline void hmm_slab_free(hmm_heap *h, hmm_span *s, hmm_block *b, uintptr_t key)
