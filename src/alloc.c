@@ -103,9 +103,11 @@ static void *alloc_small(size_t size, const char *func)
     hmm_span *s = h->fast[i];
     if (h == &hmm_heap_empty || hmm_slab_has_free(s))
         return NULL;
-    hmm_catch_up(h, func);
-    if (!hmm_slab_has_free(s) && s->carved >= s->count)
-        hmm_heap_maintain(h, func);
+    if (s->carved >= s->count) {
+        hmm_catch_up(h, func);
+        if (!hmm_slab_has_free(s))
+            hmm_heap_maintain(h, func);
+    }
     if (!hmm_slab_ready(h, hmm_class_table[i]))
         return NULL;
     return hmm_alloc(size, func);
