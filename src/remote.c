@@ -43,12 +43,25 @@ static hmm_block *remote_next(hmm_heap *h, const hmm_block *b, uintptr_t key, co
 
 void hmm_remote_drain(hmm_heap *h, const char *func)
 {
-    hmm_block *b = __atomic_exchange_n(&h->remote, NULL, __ATOMIC_ACQUIRE);
-    while (b) {
-        uintptr_t key = hmm_free_key(b);
-        hmm_block *next = remote_next(h, b, key, func);
-        free_owned(h, b, key);
-        b = next;
+    hmm_block *lane[HMM_REMOTE_LANES];
+    unsigned n = 0;
+    for (unsigned k = 0; k < HMM_REMOTE_LANES; k++)
+        if (__atomic_load_n(&h->remote[k], __ATOMIC_RELAXED) &&
+            (lane[n] = __atomic_exchange_n(&h->remote[k], NULL, __ATOMIC_ACQUIRE)) != NULL)
+            n++;
+    /* A block of each chain in turn: the loads of their links do not
+     * wait for one another. */
+    while (n) {
+        for (unsigned k = 0; k < n;) {
+            hmm_block *b = lane[k];
+            uintptr_t key = hmm_free_key(b);
+            hmm_block *next = remote_next(h, b, key, func);
+            free_owned(h, b, key);
+            if (next)
+                lane[k++] = next;
+            else
+                lane[k] = lane[--n];
+        }
     }
 }
 
@@ -67,25 +80,34 @@ size_t hmm_remote_reclaim(hmm_heap *h, enum hmm_purge how, size_t keep, const ch
     return released;
 }
 
-/* Pushes the chain first..last on owner's remote list with one CAS. */
-static void remote_push(hmm_heap *owner, hmm_block *first, hmm_block *last, const char *func)
+/* Pushes the chain first..last on lane k of owner's remote stacks with
+ * one CAS. */
+static void remote_push(hmm_heap *owner, unsigned k, hmm_block *first, hmm_block *last)
 {
-    hmm_block *head = __atomic_load_n(&owner->remote, __ATOMIC_RELAXED);
+    hmm_block *head = __atomic_load_n(&owner->remote[k], __ATOMIC_RELAXED);
     do
         hmm_block_mark_free(last, hmm_free_key(last), head);
-    while (!__atomic_compare_exchange_n(&owner->remote, &head, first, true, __ATOMIC_RELEASE,
+    while (!__atomic_compare_exchange_n(&owner->remote[k], &head, first, true, __ATOMIC_RELEASE,
                                         __ATOMIC_RELAXED));
+}
+
+/* A heap whose thread exited is drained by whoever frees into it. */
+static void remote_sent(hmm_heap *owner, const char *func)
+{
     if (__atomic_load_n(&owner->state, __ATOMIC_RELAXED) == HMM_HEAP_ABANDONED)
         hmm_remote_reclaim(owner, HMM_PURGE_IDLE, 0, func);
 }
 
 void hmm_outbox_flush(hmm_heap *h, const char *func)
 {
-    if (!h->out_head)
+    if (!h->out_n)
         return;
-    remote_push(h->out_heap, h->out_head, h->out_tail, func);
-    h->out_head = h->out_tail = NULL;
+    for (unsigned k = 0; k < HMM_REMOTE_LANES && h->out_head[k]; k++) {
+        remote_push(h->out_heap, k, h->out_head[k], h->out_tail[k]);
+        h->out_head[k] = h->out_tail[k] = NULL;
+    }
     h->out_n = 0;
+    remote_sent(h->out_heap, func);
 }
 
 void hmm_outbox_add_slow(hmm_heap *h, hmm_heap *owner, hmm_block *b, uintptr_t key,
@@ -96,10 +118,11 @@ void hmm_outbox_add_slow(hmm_heap *h, hmm_heap *owner, hmm_block *b, uintptr_t k
         h->out_heap = owner;
     }
     h->remote_frees++;
-    hmm_block_mark_free(b, key, h->out_head);
-    if (!h->out_head)
-        h->out_tail = b;
-    h->out_head = b;
+    unsigned k = h->out_n % HMM_REMOTE_LANES;
+    hmm_block_mark_free(b, key, h->out_head[k]);
+    if (!h->out_head[k])
+        h->out_tail[k] = b;
+    h->out_head[k] = b;
     if (++h->out_n >= HMM_OUTBOX_MAX)
         hmm_outbox_flush(h, func);
 }
@@ -116,5 +139,6 @@ void hmm_remote_free(hmm_heap *h, hmm_chunk *c, hmm_span *s, hmm_block *b, const
         h->remote_frees++;
     else
         hmm_stat_add(&hmm_gstats.remote_frees, 1);
-    remote_push(c->heap, b, b, func);
+    remote_push(c->heap, 0, b, b);
+    remote_sent(c->heap, func);
 }
