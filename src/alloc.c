@@ -86,8 +86,40 @@ static void *alloc_any(size_t size, size_t align, bool *zeroed, const char *func
     return p;
 }
 
+/* The commonest slow call, a size of the fast path's whose current slab's
+ * free list is empty: the slab layer is asked straight for a slab with a
+ * free block (carving the next page, a partial slab, a new one), without
+ * the general path's dispatch; the fast path then serves the call, so the
+ * heap profile counts it.  Remote frees are taken back first, and
+ * maintenance is done when the current slab has no fresh page left (at
+ * every change of slabs, not at every page carved).  NULL when this does
+ * not apply: a call the heap profile is sampling (its block was put back,
+ * so the list is not empty), secure and leaks mode and a thread with no
+ * heap (the fast path's heap is hmm_heap_empty), out of memory. */
+static void *alloc_small(size_t size, const char *func)
+{
+    hmm_heap *h = hmm_tls_heap;
+    size_t i = (size + 15) >> 4;
+    hmm_span *s = h->fast[i];
+    if (h == &hmm_heap_empty || hmm_slab_has_free(s))
+        return NULL;
+    if (s->carved >= s->count) {
+        hmm_catch_up(h, func);
+        if (!hmm_slab_has_free(s))
+            hmm_heap_maintain(h, func);
+    }
+    if (!hmm_slab_ready(h, hmm_class_table[i]))
+        return NULL;
+    return hmm_alloc(size, func);
+}
+
 void *hmm_alloc_slow(size_t size, const char *func)
 {
+    if (size <= HMM_TABLE_MAX) {
+        void *p = alloc_small(size, func);
+        if (p)
+            return p;
+    }
     /* Secure mode's common case first (hmm_opt.secure is false until the
      * options are read, so a first call takes the long way), unless every
      * allocation must be seen by the leak report or the heap profile. */

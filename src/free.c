@@ -15,6 +15,7 @@
 #include "profile.h"
 #include "remote.h"
 #include "secure.h"
+#include "slab.h"
 
 hmm_span *hmm_locate(const void *p, const char *func, hmm_chunk **cp)
 {
@@ -36,7 +37,7 @@ hmm_span *hmm_locate(const void *p, const char *func, hmm_chunk **cp)
     case HMM_SPAN_SLAB:
         /* Not hmm_slab_block_ok: a full slab off its heap's lists has a
          * limit of 0. */
-        if (off % s->bsize != 0 || off >= (size_t)s->carved * s->bsize)
+        if (!hmm_slab_block_carved(s, p))
             hmm_misuse(func, "invalid pointer", p);
         break;
     case HMM_SPAN_LARGE:
@@ -53,9 +54,11 @@ hmm_span *hmm_locate(const void *p, const char *func, hmm_chunk **cp)
     return s;
 }
 
-/* hmm_locate's common case in secure mode, with the checks of free's fast
- * path: a small block of the calling thread's heap, in a slab in use, not
- * marked free.  NULL for anything else, for hmm_locate to tell apart. */
+/* hmm_locate's common case, with the checks of free's fast path: a small
+ * block of the calling thread's heap, not marked free (in secure mode, any
+ * such block; otherwise one of a full slab, which the fast path refuses as
+ * its limit is 0).  NULL for anything else, for hmm_locate to tell
+ * apart. */
 static hmm_span *locate_owned(const void *p, hmm_chunk **cp)
 {
     if (hmm_chunk_map_get(p) != 1)
@@ -64,7 +67,8 @@ static hmm_span *locate_owned(const void *p, hmm_chunk **cp)
     if (c->heap != hmm_tls_thread_heap)
         return NULL;
     hmm_span *s = hmm_span_of(c, p);
-    if (!hmm_slab_block_ok(s, p) || ((const hmm_block *)p)->key == hmm_free_key(p))
+    if (s->kind != HMM_SPAN_SLAB || !hmm_slab_block_carved(s, p) ||
+        ((const hmm_block *)p)->key == hmm_free_key(p))
         return NULL;
     *cp = c;
     return s;
@@ -76,10 +80,14 @@ void hmm_free_slow(void *p, const char *func)
         return;
     hmm_chunk *c;
     hmm_span *s;
-    /* Secure mode's common case: a small block of this thread's heap
-     * (never a sampled one, which is large; the leak report sees all). */
-    if (hmm_opt.secure && !hmm_opt.leaks && (s = locate_owned(p, &c)) != NULL) {
-        hmm_secure_free(c, s, p, func);
+    /* A small block of this thread's heap (never a sampled one, which is
+     * large; the leak report sees all): secure mode's common case, and the
+     * first free into a full slab, one per change of slabs. */
+    if (!hmm_opt.leaks && (s = locate_owned(p, &c)) != NULL) {
+        if (hmm_unlikely(hmm_opt.secure))
+            hmm_secure_free(c, s, p, func);
+        else
+            hmm_slab_free(c->heap, s, p, hmm_free_key(p));
         return;
     }
     s = hmm_locate(p, func, &c);
@@ -93,6 +101,28 @@ void hmm_free_slow(void *p, const char *func)
         hmm_secure_free(c, s, p, func);
     else
         hmm_free_block(c, s, p, func);
+}
+
+/* A small block of another thread's heap, checked as the fast path checks
+ * the thread's own (block start, free mark), goes straight to the outbox:
+ * hmm_locate's every case is not needed for it.  The owner may change the
+ * slab meanwhile, but not while p is one of its live blocks, which is all
+ * the checks must let through.  Anything else, misuse included, takes the
+ * general way, and so does every call in secure and leaks mode (their
+ * fast-path heap is hmm_heap_empty, as is a thread's with no heap yet). */
+void hmm_free_other(void *p, hmm_chunk *c, const char *func)
+{
+    hmm_heap *h = hmm_tls_heap;
+    if (h != &hmm_heap_empty && c->magic == HMM_CHUNK_NORMAL) {
+        hmm_span *s = hmm_span_of(c, p);
+        uintptr_t key = hmm_free_key(p);
+        if (s->kind == HMM_SPAN_SLAB && hmm_slab_block_carved(s, p) &&
+            ((hmm_block *)p)->key != key) {
+            hmm_outbox_add(h, c->heap, p, key, func);
+            return;
+        }
+    }
+    hmm_free_slow(p, func);
 }
 
 void hmm_free_block(hmm_chunk *c, hmm_span *s, void *p, const char *func)

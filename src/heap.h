@@ -34,6 +34,9 @@
  * that vanished in fork). */
 enum hmm_heap_state { HMM_HEAP_ACTIVE = 1, HMM_HEAP_ABANDONED, HMM_HEAP_DRAINING, HMM_HEAP_DEAD };
 
+/* Remote stacks per heap (hmm_heap.remote). */
+#define HMM_REMOTE_LANES 4
+
 /* Entries of hmm_heap.fast: sizes 0..HMM_TABLE_MAX by (size + 15) / 16. */
 #define HMM_NFAST (HMM_TABLE_MAX / 16 + 1)
 
@@ -52,9 +55,10 @@ struct hmm_heap {
     uint64_t next_reclaim; /* ... of the next look at memory beyond this heap */
     size_t dirty_pages;    /* pages of free spans that may be resident */
     uint64_t remote_frees;
-    /* Small blocks this thread freed for one other heap, sent in a batch. */
+    /* Small blocks this thread freed for one other heap, sent in a batch:
+     * block i goes to lane i % HMM_REMOTE_LANES (see remote). */
     hmm_heap *out_heap;
-    hmm_block *out_head, *out_tail;
+    hmm_block *out_head[HMM_REMOTE_LANES], *out_tail[HMM_REMOTE_LANES];
     unsigned out_n;
     hmm_list all; /* in the registry of heaps */
     /* Secure mode: the blocks this thread freed whose reuse waits. */
@@ -72,9 +76,13 @@ struct hmm_heap {
      * owner waiting for it, and ends the purger's pass. */
     int span_busy;
     int span_want;
-    /* Written by other threads: keep it off the owner's cache lines. */
-    _Alignas(64) hmm_block *remote;
-    char pad_[56];
+    /* Blocks other threads freed, in lock-free stacks (lanes) that the
+     * owner walks side by side: each block was last written by another
+     * core, so a walk waits for a cache miss per block, and chains walked
+     * in turn have their misses in flight together.  Written by other
+     * threads: kept off the owner's cache lines. */
+    _Alignas(64) hmm_block *remote[HMM_REMOTE_LANES];
+    char pad_[64 - HMM_REMOTE_LANES * sizeof(hmm_block *)];
 };
 
 /* The heap the fast paths use: the thread's heap, except in secure mode,
@@ -239,11 +247,24 @@ hmm_inline bool hmm_slab_block_ok(const hmm_span *s, const void *p)
     return (uintptr_t)p * s->magic - s->magic_base < s->limit;
 }
 
+/* hmm_slab_block_ok with the bound made from carved: for any slab, a full
+ * one whose limit is 0 included (magic and magic_base are set for as long
+ * as the span is a slab).  A multiply where a division would do. */
+hmm_inline bool hmm_slab_block_carved(const hmm_span *s, const void *p)
+{
+    return (uintptr_t)p * s->magic - s->magic_base < s->carved * (s->magic * s->bsize);
+}
+
+/* free's way for pointer p into chunk c, which the calling thread's fast
+ * path heap does not own (chunk map 1: a chunk or a huge block). */
+void hmm_free_other(void *p, hmm_chunk *c, const char *func);
+
 /* free's fast path: a small block of the calling thread's heap whose slab
  * stays in use.  Checked: the chunk map (libhmm's memory), the owner, the
  * block start (which also rejects every span that is not a usable slab,
- * their limit being 0), the free mark (double free).  Every other case,
- * misuse included, goes to hmm_free_slow, which tells them apart. */
+ * their limit being 0), the free mark (double free).  A chunk of another
+ * owner goes to hmm_free_other (cross-thread frees); every other case,
+ * misuse included, to hmm_free_slow, which tells them apart. */
 hmm_inline void hmm_free(void *p, const char *func)
 {
     if (hmm_likely(hmm_chunk_map_get(p) == 1)) {
@@ -265,6 +286,9 @@ hmm_inline void hmm_free(void *p, const char *func)
                     return;
                 }
             }
+        } else {
+            hmm_free_other(p, c, func);
+            return;
         }
     }
     hmm_free_slow(p, func);

@@ -13,40 +13,55 @@
 #include "span.h"
 #include "stats.h"
 
-/* Blocks a thread batches for another heap before sending them. */
-#define OUTBOX_MAX 32
-
-void hmm_free_owned(hmm_heap *h, void *p)
+/* Frees block b (its mark is key) of a chunk h owns, slab or large. */
+static void free_owned(hmm_heap *h, hmm_block *b, uintptr_t key)
 {
-    hmm_span *s = hmm_span_of(hmm_chunk_of(p), p);
-    if (s->kind == HMM_SPAN_SLAB)
-        hmm_slab_free(h, s, p);
+    hmm_span *s = hmm_span_of(hmm_chunk_of(b), b);
+    if (hmm_likely(s->kind == HMM_SPAN_SLAB))
+        hmm_slab_free(h, s, b, key);
     else
         hmm_large_free(h, s);
 }
 
-/* The block after b on a remote chain of heap h, checked before anything
- * follows it: a chain holds blocks of any chunk of h, so the chunk map
- * must say the next one is in a chunk of h (mapped, and not unmapped under
- * us: only h's owner releases them); b must still carry its mark, which
- * proves it was a free block's start when it was sent. */
-static hmm_block *remote_next(hmm_heap *h, const hmm_block *b, const char *func)
+void hmm_free_owned(hmm_heap *h, void *p) { free_owned(h, p, hmm_free_key(p)); }
+
+/* The block after b (whose mark is key) on a remote chain of heap h,
+ * checked before anything follows it: a chain holds blocks of any chunk of
+ * h, so a next block in another chunk than b's must be in one the chunk
+ * map says is h's (mapped, and not unmapped under us: only h's owner
+ * releases them); b must still carry its mark, which proves it was a free
+ * block's start when it was sent. */
+static hmm_block *remote_next(hmm_heap *h, const hmm_block *b, uintptr_t key, const char *func)
 {
-    uintptr_t key = hmm_free_key(b);
     hmm_block *next = hmm_link_next(b, key);
     if (hmm_unlikely(b->key != key ||
-                     (next && (hmm_chunk_map_get(next) != 1 || hmm_chunk_of(next)->heap != h))))
+                     (!hmm_same_chunk(b, next) && next &&
+                      (hmm_chunk_map_get(next) != 1 || hmm_chunk_of(next)->heap != h))))
         hmm_corrupt_list(func, b);
     return next;
 }
 
 void hmm_remote_drain(hmm_heap *h, const char *func)
 {
-    hmm_block *b = __atomic_exchange_n(&h->remote, NULL, __ATOMIC_ACQUIRE);
-    while (b) {
-        hmm_block *next = remote_next(h, b, func);
-        hmm_free_owned(h, b);
-        b = next;
+    hmm_block *lane[HMM_REMOTE_LANES];
+    unsigned n = 0;
+    for (unsigned k = 0; k < HMM_REMOTE_LANES; k++)
+        if (__atomic_load_n(&h->remote[k], __ATOMIC_RELAXED) &&
+            (lane[n] = __atomic_exchange_n(&h->remote[k], NULL, __ATOMIC_ACQUIRE)) != NULL)
+            n++;
+    /* A block of each chain in turn: the loads of their links do not
+     * wait for one another. */
+    while (n) {
+        for (unsigned k = 0; k < n;) {
+            hmm_block *b = lane[k];
+            uintptr_t key = hmm_free_key(b);
+            hmm_block *next = remote_next(h, b, key, func);
+            free_owned(h, b, key);
+            if (next)
+                lane[k++] = next;
+            else
+                lane[k] = lane[--n];
+        }
     }
 }
 
@@ -65,47 +80,65 @@ size_t hmm_remote_reclaim(hmm_heap *h, enum hmm_purge how, size_t keep, const ch
     return released;
 }
 
-/* Pushes the chain first..last on owner's remote list with one CAS. */
-static void remote_push(hmm_heap *owner, hmm_block *first, hmm_block *last, const char *func)
+/* Pushes the chain first..last on lane k of owner's remote stacks with
+ * one CAS. */
+static void remote_push(hmm_heap *owner, unsigned k, hmm_block *first, hmm_block *last)
 {
-    hmm_block *head = __atomic_load_n(&owner->remote, __ATOMIC_RELAXED);
+    hmm_block *head = __atomic_load_n(&owner->remote[k], __ATOMIC_RELAXED);
     do
         hmm_block_mark_free(last, hmm_free_key(last), head);
-    while (!__atomic_compare_exchange_n(&owner->remote, &head, first, true, __ATOMIC_RELEASE,
+    while (!__atomic_compare_exchange_n(&owner->remote[k], &head, first, true, __ATOMIC_RELEASE,
                                         __ATOMIC_RELAXED));
+}
+
+/* A heap whose thread exited is drained by whoever frees into it. */
+static void remote_sent(hmm_heap *owner, const char *func)
+{
     if (__atomic_load_n(&owner->state, __ATOMIC_RELAXED) == HMM_HEAP_ABANDONED)
         hmm_remote_reclaim(owner, HMM_PURGE_IDLE, 0, func);
 }
 
 void hmm_outbox_flush(hmm_heap *h, const char *func)
 {
-    if (!h->out_head)
+    if (!h->out_n)
         return;
-    remote_push(h->out_heap, h->out_head, h->out_tail, func);
-    h->out_head = h->out_tail = NULL;
+    for (unsigned k = 0; k < HMM_REMOTE_LANES && h->out_head[k]; k++) {
+        remote_push(h->out_heap, k, h->out_head[k], h->out_tail[k]);
+        h->out_head[k] = h->out_tail[k] = NULL;
+    }
     h->out_n = 0;
+    remote_sent(h->out_heap, func);
 }
 
-/* Small blocks are batched (at most OUTBOX_MAX per thread, so little
- * memory waits); others, and those of a thread without a heap, go at once. */
+void hmm_outbox_add_slow(hmm_heap *h, hmm_heap *owner, hmm_block *b, uintptr_t key,
+                         const char *func)
+{
+    if (h->out_heap != owner) {
+        hmm_outbox_flush(h, func);
+        h->out_heap = owner;
+    }
+    h->remote_frees++;
+    unsigned k = h->out_n % HMM_REMOTE_LANES;
+    hmm_block_mark_free(b, key, h->out_head[k]);
+    if (!h->out_head[k])
+        h->out_tail[k] = b;
+    h->out_head[k] = b;
+    if (++h->out_n >= HMM_OUTBOX_MAX)
+        hmm_outbox_flush(h, func);
+}
+
+/* Small blocks are batched (hmm_outbox_add); others, and those of a
+ * thread without a heap, go at once. */
 void hmm_remote_free(hmm_heap *h, hmm_chunk *c, hmm_span *s, hmm_block *b, const char *func)
 {
+    if (h && s->kind == HMM_SPAN_SLAB) {
+        hmm_outbox_add(h, c->heap, b, hmm_free_key(b), func);
+        return;
+    }
     if (h)
         h->remote_frees++;
     else
         hmm_stat_add(&hmm_gstats.remote_frees, 1);
-    if (s->kind != HMM_SPAN_SLAB || !h) {
-        remote_push(c->heap, b, b, func);
-        return;
-    }
-    if (h->out_heap != c->heap) {
-        hmm_outbox_flush(h, func);
-        h->out_heap = c->heap;
-    }
-    hmm_block_mark_free(b, hmm_free_key(b), h->out_head);
-    h->out_head = b;
-    if (!h->out_tail)
-        h->out_tail = b;
-    if (++h->out_n >= OUTBOX_MAX)
-        hmm_outbox_flush(h, func);
+    remote_push(c->heap, 0, b, b);
+    remote_sent(c->heap, func);
 }

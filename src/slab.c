@@ -151,47 +151,44 @@ void hmm_slab_after_free(hmm_heap *h, hmm_span *s)
 
 void hmm_slab_emptied(hmm_span *s) { hmm_slab_after_free(hmm_chunk_of(s)->heap, s); }
 
-void hmm_slab_free(hmm_heap *h, hmm_span *s, hmm_block *b)
+bool hmm_slab_ready(hmm_heap *h, unsigned cls)
 {
-    bool was_full = !hmm_slab_has_free(s);
-    hmm_slab_push(s, b, hmm_free_key(b));
-    /* As in hmm_free: a slab that had free blocks is current or listed
-     * already, so only one that became empty or was full needs a look
-     * (draining remote frees calls this for every block). */
-    if (--s->used == 0 || was_full)
-        hmm_slab_after_free(h, s);
+    hmm_span *s = h->cur[cls];
+    if (hmm_slab_has_free(s))
+        return true;
+    if (s != &hmm_span_empty && s->carved < s->count) {
+        refill(s);
+        return true;
+    }
+    /* The current slab is full: it leaves the heap's view until a free
+     * makes it partial again. */
+    hmm_span *full = s;
+    hmm_list *l = hmm_list_first(&h->partial[cls]);
+    if (l) {
+        hmm_list_remove(l);
+        s = hmm_container_of(l, hmm_span, link);
+        s->flags &= (uint8_t)~HMM_SPAN_LISTED;
+    } else {
+        s = slab_new(h, cls);
+        if (!s)
+            return false;
+    }
+    if (!hmm_slab_has_free(s))
+        refill(s);
+    s->used += HMM_SLAB_CUR;
+    set_cur(h, cls, s);
+    if (full != &hmm_span_empty) {
+        full->used -= HMM_SLAB_CUR;
+        hmm_slab_after_free(h, full);
+    }
+    return true;
 }
 
 void *hmm_slab_alloc(hmm_heap *h, unsigned cls, const char *func)
 {
+    if (!hmm_slab_ready(h, cls))
+        return NULL;
     hmm_span *s = h->cur[cls];
-    if (!hmm_slab_has_free(s)) {
-        if (s != &hmm_span_empty && s->carved < s->count) {
-            refill(s);
-        } else {
-            /* The current slab is full: it leaves the heap's view until a
-             * free makes it partial again. */
-            hmm_span *full = s;
-            hmm_list *l = hmm_list_first(&h->partial[cls]);
-            if (l) {
-                hmm_list_remove(l);
-                s = hmm_container_of(l, hmm_span, link);
-                s->flags &= (uint8_t)~HMM_SPAN_LISTED;
-            } else {
-                s = slab_new(h, cls);
-                if (!s)
-                    return NULL;
-            }
-            if (!hmm_slab_has_free(s))
-                refill(s);
-            s->used += HMM_SLAB_CUR;
-            set_cur(h, cls, s);
-            if (full != &hmm_span_empty) {
-                full->used -= HMM_SLAB_CUR;
-                hmm_slab_after_free(h, full);
-            }
-        }
-    }
     void *p = hmm_slab_pop(s, func);
     if (hmm_unlikely(!p))
         hmm_corrupt("slab %p: no free block after a refill", (void *)s);

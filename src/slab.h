@@ -15,8 +15,21 @@ extern hmm_span hmm_span_empty;
 /* A block of class cls from h's slabs (carving, taking a partial slab or
  * making a new one); NULL when out of memory. */
 void *hmm_slab_alloc(hmm_heap *h, unsigned cls, const char *func);
-/* Frees block b of slab s; its free mark may already be set. */
-void hmm_slab_free(hmm_heap *h, hmm_span *s, hmm_block *b);
+/* Gives h's current slab of class cls a free block: carves its next
+ * page, or makes a partial or a new slab current; false when out of
+ * memory. */
+bool hmm_slab_ready(hmm_heap *h, unsigned cls);
+/* Frees block b of slab s of h, whose mark is key (b may carry it
+ * already).  Inline: draining remote frees calls it for every block. */
+hmm_inline void hmm_slab_free(hmm_heap *h, hmm_span *s, hmm_block *b, uintptr_t key)
+{
+    bool was_full = !hmm_slab_has_free(s);
+    hmm_slab_push(s, b, key);
+    /* As in hmm_free: a slab that had free blocks is current or listed
+     * already, so only one that became empty or was full needs a look. */
+    if (hmm_unlikely(--s->used == 0 || was_full))
+        hmm_slab_after_free(h, s);
+}
 /* Lets go of h's current slabs (thread exit): empty ones are released. */
 void hmm_slab_retire_all(hmm_heap *h);
 /* Checks the slabs h can allocate from; aborts on error. */

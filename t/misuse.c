@@ -111,6 +111,66 @@ static void hmm_free_inside_full_slab(void)
     bad_ptr = fill_slab() + 8;
     HmmFree(bad_ptr);
 }
+/* Misuse from a thread that does not own the block.  The thread
+ * allocates first, so it has a heap and an outbox of its own and its frees
+ * take the cross-thread path; with twice, it frees the pointer again. */
+struct other_free {
+    void *p;
+    int twice;
+};
+static void *free_as_other(void *arg)
+{
+    struct other_free *o = arg;
+    void *own = HmmAlloc(16);
+    HmmFree(o->p);
+    if (o->twice)
+        HmmFree(o->p);
+    HmmFree(own);
+    return NULL;
+}
+static void free_in_other_thread(void *p, int twice)
+{
+    struct other_free o = {p, twice};
+    pthread_t t;
+    if (pthread_create(&t, NULL, free_as_other, &o) != 0 || pthread_join(t, NULL) != 0)
+        _exit(5);
+}
+static void hmm_other_double_free(void)
+{
+    bad_ptr = HmmAlloc(32);
+    free_in_other_thread(bad_ptr, 1);
+}
+static void hmm_other_free_after_owner(void)
+{
+    bad_ptr = HmmAlloc(32);
+    HmmFree(bad_ptr);
+    free_in_other_thread(bad_ptr, 0);
+}
+static void hmm_other_free_inside(void)
+{
+    bad_ptr = (char *)HmmAlloc(64) + 16;
+    free_in_other_thread(bad_ptr, 0);
+}
+static void hmm_other_free_uncarved(void)
+{
+    bad_ptr = (char *)HmmAlloc(48) + 48 * 100;
+    free_in_other_thread(bad_ptr, 0);
+}
+static void hmm_other_double_free_full_slab(void)
+{
+    bad_ptr = fill_slab();
+    free_in_other_thread(bad_ptr, 1);
+}
+static void hmm_other_free_inside_full_slab(void)
+{
+    bad_ptr = fill_slab() + 8;
+    free_in_other_thread(bad_ptr, 0);
+}
+static void hmm_other_free_large_twice(void)
+{
+    bad_ptr = HmmAlloc(100000);
+    free_in_other_thread(bad_ptr, 1);
+}
 static void hmm_realloc_stack(void)
 {
     char local[64];
@@ -301,6 +361,20 @@ int main(int argc, char **argv)
                  hmm_double_free_full_slab, "HmmFree", "double free");
     expect_abort("HmmFree of a pointer inside a block of a full slab", hmm_free_inside_full_slab,
                  "HmmFree", "invalid pointer");
+    expect_abort("HmmFree twice from another thread", hmm_other_double_free, "HmmFree",
+                 "double free");
+    expect_abort("HmmFree from another thread of a block its owner freed",
+                 hmm_other_free_after_owner, "HmmFree", "double free");
+    expect_abort("HmmFree from another thread of a pointer inside a small block",
+                 hmm_other_free_inside, "HmmFree", "invalid pointer");
+    expect_abort("HmmFree from another thread of a block start not carved yet",
+                 hmm_other_free_uncarved, "HmmFree", "invalid pointer");
+    expect_abort("HmmFree twice from another thread in a full slab",
+                 hmm_other_double_free_full_slab, "HmmFree", "double free");
+    expect_abort("HmmFree from another thread of a pointer inside a block of a full slab",
+                 hmm_other_free_inside_full_slab, "HmmFree", "invalid pointer");
+    expect_abort("HmmFree twice from another thread (large block)", hmm_other_free_large_twice,
+                 "HmmFree", "double free");
     expect_abort("HmmRealloc of a stack address", hmm_realloc_stack, "HmmRealloc",
                  "invalid pointer");
     expect_abort("HmmUsableSize of a stack address", hmm_usable_stack, "HmmUsableSize",
