@@ -54,6 +54,8 @@ struct hmm_heap {
     uint64_t next_purge;   /* hmm_os_now_ms() of the next purge pass */
     uint64_t next_reclaim; /* ... of the next look at memory beyond this heap */
     size_t dirty_pages;    /* pages of free spans that may be resident */
+    size_t used_pages;     /* pages of slabs and large blocks */
+    uint32_t excess_after; /* (uint32_t)hmm_os_now_ms() before which no purge_excess pass runs */
     uint64_t remote_frees;
     /* Small blocks this thread freed for one other heap, sent in a batch:
      * block i goes to lane i % HMM_REMOTE_LANES (see remote). */

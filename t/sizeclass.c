@@ -57,20 +57,42 @@ static void test_lookup(void)
     is_int(0, hmm_size_class(0), "size 0 maps to the smallest class");
 }
 
+/* Whether a slab of pages pages of size-byte blocks may be a big class's:
+ * at least 4 pages and 2 blocks, at most 1/32 wasted. */
+static bool big_slab_ok(size_t size, size_t pages)
+{
+    size_t slab = pages * HMM_PAGE_SIZE, count = slab / size;
+    return pages >= 4 && count >= 2 && (slab - count * size) * 32 <= slab;
+}
+
 static void test_geometry(void)
 {
-    size_t bad = 0;
+    size_t bad = 0, not_smallest = 0;
     for (unsigned c = 0; c < HMM_NCLASS; c++) {
         const hmm_class_info *k = &hmm_classes[c];
         size_t slab = (size_t)k->pages * HMM_PAGE_SIZE;
-        if (k->pages == 0 || (size_t)k->count * k->size > slab || k->count < 8 ||
+        size_t min_count = k->size <= 2048 ? 8 : 2;
+        if (k->pages < 4 || k->count != slab / k->size || k->count < min_count ||
             slab - (size_t)k->count * k->size > slab / 16) {
             if (bad++ < 5)
                 diag("class %u: %u bytes, %u pages, %u blocks", c, (unsigned)k->size,
                      (unsigned)k->pages, (unsigned)k->count);
         }
+        if (k->size > 2048) {
+            bool smaller = false;
+            for (size_t p = 1; p < k->pages; p++)
+                smaller |= big_slab_ok(k->size, p);
+            if (smaller || !big_slab_ok(k->size, k->pages))
+                if (not_smallest++ < 5)
+                    diag("class %u: %u bytes, %u pages is not the smallest good slab", c,
+                         (unsigned)k->size, (unsigned)k->pages);
+        }
     }
-    is_int(0, (long long)bad, "each slab holds >= 8 blocks and wastes <= 1/16 of its pages");
+    is_int(0, (long long)bad,
+           "each slab is >= 4 pages, holds all the blocks that fit (>= 8 up to 2 KiB, >= 2 "
+           "above) and wastes <= 1/16 of its pages");
+    is_int(0, (long long)not_smallest,
+           "above 2 KiB, each slab is the smallest of >= 4 pages and >= 2 blocks wasting <= 1/32");
 }
 
 static void test_aligned(void)
@@ -101,7 +123,7 @@ static void test_aligned(void)
 
 int main(void)
 {
-    plan(13);
+    plan(14);
     test_table();
     test_lookup();
     test_geometry();
