@@ -64,12 +64,7 @@ static void test_holes(void)
 int main(int argc, char **argv)
 {
     (void)argc;
-    const char *d = getenv("HMM_PURGE_DELAY");
-    if (!d || strcmp(d, DELAY_MS) != 0) {
-        setenv("HMM_PURGE_DELAY", DELAY_MS, 1);
-        execv("/proc/self/exe", argv);
-        sysbail("cannot re-execute %s", argv[0]);
-    }
+    tap_run_with_env("HMM_PURGE_DELAY", DELAY_MS, argv);
     plan(3);
     test_holes();
     return 0;

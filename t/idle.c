@@ -242,13 +242,8 @@ int main(int argc, char **argv)
     (void)argc;
     if (resident_kib() < 0)
         skip_all("no /proc/self/statm");
-    const char *t = getenv("HMM_PURGE_THREAD");
-    if (!t || strcmp(t, "1") != 0) {
-        setenv("HMM_PURGE_THREAD", "1", 1);
-        setenv("HMM_PURGE_DELAY", "100", 1);
-        execv("/proc/self/exe", argv);
-        sysbail("cannot re-execute %s", argv[0]);
-    }
+    setenv("HMM_PURGE_DELAY", "100", 1); /* carried into the re-execution */
+    tap_run_with_env("HMM_PURGE_THREAD", "1", argv);
     plan(7);
     test_little();
     test_main_thread();

@@ -233,12 +233,7 @@ static void test_threads(void)
 int main(int argc, char **argv)
 {
     (void)argc;
-    const char *s = getenv("HMM_SECURE");
-    if (!s || strcmp(s, "1") != 0) {
-        setenv("HMM_SECURE", "1", 1);
-        execv("/proc/self/exe", argv);
-        sysbail("cannot re-execute %s", argv[0]);
-    }
+    tap_run_with_env("HMM_SECURE", "1", argv);
     plan_lazy();
     HmmFree(HmmAlloc(1));
     expect_abort("one byte past a small block, at free", overflow_small_free, "HmmFree",

@@ -227,3 +227,13 @@ int tap_run_child(int (*child)(void *), void *arg, char *err, size_t size)
         sysbail("waitpid");
     return status;
 }
+
+void tap_run_with_env(const char *name, const char *value, char **argv)
+{
+    const char *now = getenv(name);
+    if (now && strcmp(now, value) == 0)
+        return;
+    setenv(name, value, 1);
+    execv("/proc/self/exe", argv);
+    sysbail("cannot re-execute %s", argv[0]);
+}

@@ -52,4 +52,9 @@ int tap_done(void);
  * child's return value.  Returns the child's wait status. */
 int tap_run_child(int (*child)(void *), void *arg, char *err, size_t size);
 
+/* Makes sure the test runs with name=value in its environment, read by
+ * libhmm before main: when it is not so, sets it and executes the test
+ * again from the start. */
+void tap_run_with_env(const char *name, const char *value, char **argv);
+
 #endif
