@@ -69,4 +69,9 @@ hmm_inline bool hmm_profile_sampled(const hmm_chunk *c, const hmm_span *s)
 void hmm_profile_free(hmm_chunk *c, hmm_span *s, void *p);
 void hmm_profile_atfork(enum hmm_fork_phase phase);
 
+/* libm's log(x), for a normal x > 0, and -expm1(-x), for x >= 0, without
+ * libm (see profile.c). */
+double hmm_log(double x);
+double hmm_one_minus_exp_neg(double x);
+
 #endif

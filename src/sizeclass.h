@@ -39,6 +39,12 @@ hmm_inline unsigned hmm_size_class(size_t size)
     return 36 + (unsigned)(s >> 11) - 4;
 }
 
+/* The geometry of a heap's next slab of class cls, when its current slab
+ * of the class has prev_pages pages (0: it has none): the class's
+ * geometry, or fewer pages for a heap that has shown little use for the
+ * class yet (see sizeclass.c). */
+hmm_class_info hmm_slab_geometry(unsigned cls, size_t prev_pages);
+
 /* The smallest class of at least size bytes whose blocks are all aligned to
  * align (a power of two <= page size); HMM_NCLASS when none is. */
 unsigned hmm_size_class_aligned(size_t size, size_t align);

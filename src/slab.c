@@ -98,7 +98,10 @@ static void set_cur(hmm_heap *h, unsigned cls, hmm_span *s)
 
 static hmm_span *slab_new(hmm_heap *h, unsigned cls)
 {
-    const hmm_class_info *ci = &hmm_classes[cls];
+    /* h->cur[cls] is still the slab this one replaces (hmm_span_empty,
+     * of 0 pages, when there is none). */
+    hmm_class_info g = hmm_slab_geometry(cls, h->cur[cls]->npages);
+    const hmm_class_info *ci = &g;
     bool zeroed;
     hmm_span *s = hmm_span_alloc(h, ci->pages, 1, &zeroed);
     if (!s)

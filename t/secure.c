@@ -65,10 +65,15 @@ static void uaf_large_quarantined(void)
 static void uaf_small_reused(void)
 {
     /* p leaves the quarantine intact, is written while on its slab's free
-     * list, and must be caught when a malloc would hand it out. */
+     * list, and must be caught when a malloc would hand it out.  Its
+     * neighbour stays allocated, so p's slab never empties (a released
+     * slab's blocks are carved afresh), and twice as many blocks as were
+     * freed are asked for, so every free block is reached, whatever the
+     * heap's slab sizes. */
     enum { N = 400 };
-    static void *other[N];
+    static void *other[2 * N];
     char *p = HmmAlloc(80);
+    void *neighbour = HmmAlloc(80);
     for (int i = 0; i < N; i++)
         other[i] = HmmAlloc(80);
     bad_ptr = p;
@@ -76,8 +81,9 @@ static void uaf_small_reused(void)
     for (int i = 0; i < N; i++)
         HmmFree(other[i]);
     ((volatile char *)p)[40] = 1;
-    for (int i = 0; i < N; i++)
+    for (int i = 0; i < 2 * N; i++)
         other[i] = HmmAlloc(80);
+    HmmFree(neighbour);
 }
 static void double_free_quarantined(void)
 {
