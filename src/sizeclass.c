@@ -1,6 +1,6 @@
 /*
  * sizeclass.c - the size-class tables (sizes, slab geometry, the lookup table
- * for sizes up to HMM_TABLE_MAX) and the search for an aligned class.
+ * for sizes up to HMM_TABLE_MAX).
  * Slabs are at least four pages.  Up to 2 KiB they hold at least eight
  * blocks and waste at most 1/16 of their pages.  Above 2 KiB a slab is
  * the smallest of at least two blocks that wastes at most 1/32 (two
@@ -53,13 +53,3 @@ hmm_class_info hmm_slab_geometry(unsigned cls, size_t prev_pages)
     return g;
 }
 
-unsigned hmm_size_class_aligned(size_t size, size_t align)
-{
-    /* Slabs start on a page boundary, so a class whose size is a multiple of
-     * align keeps every block aligned. */
-    for (unsigned c = size <= HMM_SMALL_MAX ? hmm_size_class(size) : HMM_NCLASS; c < HMM_NCLASS;
-         c++)
-        if ((hmm_classes[c].size & (align - 1)) == 0)
-            return c;
-    return HMM_NCLASS;
-}

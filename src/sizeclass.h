@@ -46,7 +46,16 @@ hmm_inline unsigned hmm_size_class(size_t size)
 hmm_class_info hmm_slab_geometry(unsigned cls, size_t prev_pages);
 
 /* The smallest class of at least size bytes whose blocks are all aligned to
- * align (a power of two <= page size); HMM_NCLASS when none is. */
-unsigned hmm_size_class_aligned(size_t size, size_t align);
+ * align (a power of two <= page size); HMM_NCLASS when none is.  Slabs
+ * start on a page boundary, so a class whose size is a multiple of align
+ * keeps every block aligned; rounding size up to align finds the smallest
+ * such class, as the classes are spaced so that the class of a multiple
+ * of align is one too (t/sizeclass checks every size against a search). */
+hmm_inline unsigned hmm_size_class_aligned(size_t size, size_t align)
+{
+    if (size > HMM_SMALL_MAX)
+        return HMM_NCLASS;
+    return hmm_size_class(hmm_align_up(size + (size == 0), align));
+}
 
 #endif
