@@ -55,6 +55,8 @@ struct hmm_heap {
     uint64_t next_reclaim; /* ... of the next look at memory beyond this heap */
     size_t dirty_pages;    /* pages of free spans that may be resident */
     uint64_t remote_frees;
+    /* Changes of slabs to go before the next maintenance (alloc.c). */
+    unsigned maintain_skip;
     /* Small blocks this thread freed for one other heap, sent in a batch:
      * block i goes to lane i % HMM_REMOTE_LANES (see remote). */
     hmm_heap *out_heap;
