@@ -125,6 +125,21 @@ void hmm_free_other(void *p, hmm_chunk *c, const char *func)
     hmm_free_slow(p, func);
 }
 
+/* Only the thread's own heap reaches here (secure and leaks mode have
+ * hmm_heap_empty as the fast path's heap, which owns no chunk), and the
+ * chunk map and owner are known: what is left of locate_owned's checks
+ * is the kind, the block start within the carved blocks (the bound made
+ * from carved, as a full slab's limit is 0) and the free mark. */
+void hmm_free_unarmed(hmm_span *s, void *p, const char *func)
+{
+    uintptr_t key = hmm_free_key(p);
+    if (s->kind == HMM_SPAN_SLAB && hmm_slab_block_carved(s, p) && ((hmm_block *)p)->key != key) {
+        hmm_slab_free(hmm_tls_heap, s, p, key);
+        return;
+    }
+    hmm_free_slow(p, func);
+}
+
 void hmm_free_block(hmm_chunk *c, hmm_span *s, void *p, const char *func)
 {
     hmm_heap *h = hmm_tls_thread_heap;

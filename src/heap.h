@@ -257,6 +257,11 @@ hmm_inline bool hmm_slab_block_carved(const hmm_span *s, const void *p)
     return (uintptr_t)p * s->magic - s->magic_base < s->carved * (s->magic * s->bsize);
 }
 
+/* free's way for pointer p of span s of a chunk the calling thread's fast
+ * path heap owns, which the block-start test refused: commonly the first
+ * free into a full slab (one per change of slabs), whose limit is 0. */
+void hmm_free_unarmed(hmm_span *s, void *p, const char *func);
+
 /* free's way for pointer p into chunk c, which the calling thread's fast
  * path heap does not own (chunk map 1: a chunk or a huge block). */
 void hmm_free_other(void *p, hmm_chunk *c, const char *func);
@@ -287,6 +292,9 @@ hmm_inline void hmm_free(void *p, const char *func)
                     hmm_slab_emptied(s);
                     return;
                 }
+            } else {
+                hmm_free_unarmed(s, p, func);
+                return;
             }
         } else {
             hmm_free_other(p, c, func);

@@ -12,13 +12,9 @@
 hmm_span hmm_span_empty = {.free = (hmm_block *)&hmm_span_empty};
 
 /* Lets the free fast path take s's blocks (s is current or partial); see
- * hmm_span.magic. */
-static void arm(hmm_span *s)
-{
-    s->magic = UINT64_MAX / s->bsize + 2;
-    s->magic_base = s->magic * (uintptr_t)hmm_span_addr(s);
-    s->limit = s->carved * (s->magic * s->bsize);
-}
+ * hmm_span.magic, set once per slab (slab_new): a full slab listed again
+ * pays no division. */
+static void arm(hmm_span *s) { s->limit = s->carved * (s->magic * s->bsize); }
 
 /* Sends every free of s's blocks to the slow path. */
 static void disarm(hmm_span *s) { s->limit = 0; }
@@ -99,11 +95,13 @@ static void set_cur(hmm_heap *h, unsigned cls, hmm_span *s)
     size_t size = hmm_classes[cls].size;
     if (size > HMM_TABLE_MAX)
         return;
-    for (size_t i = size >> 4;; i--) {
+    /* fast[i] serves sizes up to 16 * i: class cls's entries run from the
+     * one above the previous class's size (a multiple of 16) to its own,
+     * found without reading hmm_class_table at every change of slabs. */
+    size_t i = cls ? (hmm_classes[cls - 1].size >> 4) + 1 : 0;
+    do
         h->fast[i] = s;
-        if (i == 0 || hmm_class_table[i - 1] != cls)
-            break;
-    }
+    while (++i <= size >> 4);
 }
 
 static hmm_span *slab_new(hmm_heap *h, unsigned cls)
@@ -121,6 +119,8 @@ static hmm_span *slab_new(hmm_heap *h, unsigned cls)
     s->carved = 0;
     s->free = hmm_slab_end(s);
     s->flags = 0;
+    s->magic = UINT64_MAX / s->bsize + 2;
+    s->magic_base = s->magic * (uintptr_t)hmm_span_addr(s);
     arm(s);
     for (size_t j = 1; j < ci->pages; j++)
         hmm_tag_set(&s[j], s);
@@ -170,27 +170,37 @@ bool hmm_slab_ready(hmm_heap *h, unsigned cls)
         refill(s);
         return true;
     }
-    /* The current slab is full: it leaves the heap's view until a free
-     * makes it partial again. */
-    hmm_span *full = s;
-    hmm_list *l = hmm_list_first(&h->partial[cls]);
-    if (l) {
+    /* The current slab is full: it goes to the back of the partial list,
+     * armed, so that the frees into it take the fast path while it waits
+     * (listing it at its first free took a trip through free's slow path,
+     * one per change of slabs).  Taken from the front, a slab still full
+     * leaves the heap's view, disarmed, until a free makes it partial. */
+    if (s != &hmm_span_empty) {
+        s->used -= HMM_SLAB_CUR;
+        hmm_list_push_back(&h->partial[cls], &s->link);
+        s->flags |= HMM_SPAN_LISTED;
+    }
+    for (;;) {
+        hmm_list *l = hmm_list_first(&h->partial[cls]);
+        if (!l) {
+            s = slab_new(h, cls);
+            if (!s) {
+                set_cur(h, cls, &hmm_span_empty);
+                return false;
+            }
+            break;
+        }
         hmm_list_remove(l);
         s = hmm_container_of(l, hmm_span, link);
         s->flags &= (uint8_t)~HMM_SPAN_LISTED;
-    } else {
-        s = slab_new(h, cls);
-        if (!s)
-            return false;
+        if (hmm_slab_has_free(s) || s->carved < s->count)
+            break;
+        disarm(s);
     }
     if (!hmm_slab_has_free(s))
         refill(s);
     s->used += HMM_SLAB_CUR;
     set_cur(h, cls, s);
-    if (full != &hmm_span_empty) {
-        full->used -= HMM_SLAB_CUR;
-        hmm_slab_after_free(h, full);
-    }
     return true;
 }
 
@@ -256,8 +266,7 @@ void hmm_slab_check_all(hmm_heap *h)
         for (hmm_list *l = h->partial[c].next; l != &h->partial[c]; l = l->next) {
             hmm_span *s = hmm_container_of(l, hmm_span, link);
             check_slab(h, s);
-            if (s->cls != c || !(s->flags & HMM_SPAN_LISTED) ||
-                (!hmm_slab_has_free(s) && s->carved == s->count))
+            if (s->cls != c || !(s->flags & HMM_SPAN_LISTED))
                 hmm_corrupt("heap %p: slab %p misfiled", (void *)h, (void *)s);
         }
     }
