@@ -137,9 +137,9 @@ static void slab_release(hmm_heap *h, hmm_span *s)
     hmm_span_free(h, s);
 }
 
-/* Also called on a slab that just stopped being current: a full one
- * leaves the heap's view (its limit 0 sends the next free of one of its
- * blocks to the slow path, which comes back here to list it). */
+/* Also called on a slab that stopped being current at thread exit: a full
+ * one leaves the heap's view (its limit 0 sends the next free of one of
+ * its blocks to hmm_free_unarmed, which comes back here to list it). */
 void hmm_slab_after_free(hmm_heap *h, hmm_span *s)
 {
     if (s == h->cur[s->cls])
