@@ -19,19 +19,15 @@ static void arm(hmm_span *s) { s->limit = s->carved * (s->magic * s->bsize); }
 /* Sends every free of s's blocks to the slow path. */
 static void disarm(hmm_span *s) { s->limit = 0; }
 
-/* Blocks of slab s in a page's worth of carving (one if they are larger). */
-static size_t page_blocks(const hmm_span *s)
-{
-    return s->bsize >= HMM_PAGE_SIZE ? 1 : HMM_PAGE_SIZE / s->bsize;
-}
-
-/* Threads up to max fresh blocks onto the free list. */
-static void carve(hmm_span *s, size_t max)
+/* Threads the next page's worth of fresh blocks onto the free list, so
+ * memory is touched only as it is used. */
+static void carve(hmm_span *s)
 {
     size_t bsize = s->bsize;
     size_t n = s->count - s->carved;
-    if (n > max)
-        n = max;
+    size_t batch = bsize >= HMM_PAGE_SIZE ? 1 : HMM_PAGE_SIZE / bsize;
+    if (n > batch)
+        n = batch;
     char *first = hmm_span_addr(s) + (size_t)s->carved * bsize;
     /* Last block first, so each one's successor is already known; the
      * list head and the secret stay in registers (hmm_slab_push would
@@ -55,7 +51,7 @@ static void carve_shuffled(hmm_span *s)
 {
     size_t from = s->carved;
     hmm_block *rest = s->free;
-    carve(s, page_blocks(s));
+    carve(s);
     size_t n = s->carved - from;
     char *first = hmm_span_addr(s) + from * s->bsize;
     uint16_t order[HMM_PAGE_SIZE / HMM_ALIGN];
@@ -73,19 +69,13 @@ static void carve_shuffled(hmm_span *s)
     s->free = rest;
 }
 
-/* Carves s's next blocks, shuffled in secure mode: a new slab's first
- * page, so a class barely used touches one page; then, for blocks smaller
- * than a page, the rest of the slab at once.  Each refill is a trip
- * through the malloc slow path (about 300 instructions), which a page of
- * 512-byte blocks took every 8 blocks; a slab that outgrew its first page
- * is in use, and its blocks' users will write its other pages soon.
- * Secure mode shuffles a page at a time. */
+/* Carves s's next page, shuffled in secure mode. */
 static void refill(hmm_span *s)
 {
     if (hmm_unlikely(hmm_opt.secure))
         carve_shuffled(s);
     else
-        carve(s, s->carved == 0 || s->bsize >= HMM_PAGE_SIZE ? page_blocks(s) : SIZE_MAX);
+        carve(s);
 }
 
 /* Makes s the current slab of class cls of heap h, in cur and in fast. */
