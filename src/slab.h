@@ -1,6 +1,6 @@
 /*
- * slab.h - slabs: spans cut into blocks of one size class, carved as they
- * are used, listed as partial while they have free blocks (and, armed,
+ * slab.h - slabs: spans cut into blocks of one size class, carved a page at
+ * a time as they are used, listed as partial while they have free blocks (and, armed,
  * after they ran out as the current slab), given back to the span
  * allocator when they empty.  Only the
  * owning thread calls these.
@@ -16,8 +16,8 @@ extern hmm_span hmm_span_empty;
 /* A block of class cls from h's slabs (carving, taking a partial slab or
  * making a new one); NULL when out of memory. */
 void *hmm_slab_alloc(hmm_heap *h, unsigned cls, const char *func);
-/* Gives h's current slab of class cls a free block: carves its fresh
- * blocks, or makes a partial or a new slab current; false when out of
+/* Gives h's current slab of class cls a free block: carves its next
+ * page, or makes a partial or a new slab current; false when out of
  * memory. */
 bool hmm_slab_ready(hmm_heap *h, unsigned cls);
 /* Frees block b of slab s of h, whose mark is key (b may carry it
