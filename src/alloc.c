@@ -109,15 +109,19 @@ static void *alloc_small(size_t size, const char *func)
     hmm_span *s = h->fast[i];
     if (h == &hmm_heap_empty || hmm_slab_has_free(s))
         return NULL;
-    if (s->carved >= s->count) {
+    if (s->carved < s->count) {
+        hmm_slab_refill(s);
+    } else {
         hmm_catch_up(h, func);
-        if (!hmm_slab_has_free(s) && h->maintain_skip-- == 0) {
-            h->maintain_skip = HMM_MAINTAIN_SKIP;
-            hmm_heap_maintain(h, func);
+        if (!hmm_slab_has_free(s)) {
+            if (h->maintain_skip-- == 0) {
+                h->maintain_skip = HMM_MAINTAIN_SKIP;
+                hmm_heap_maintain(h, func);
+            }
+            if (!hmm_slab_change(h, hmm_class_table[i]))
+                return NULL;
         }
     }
-    if (!hmm_slab_ready(h, hmm_class_table[i]))
-        return NULL;
     return hmm_alloc(size, func);
 }
 

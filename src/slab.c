@@ -151,15 +151,11 @@ void hmm_slab_after_free(hmm_heap *h, hmm_span *s)
 
 void hmm_slab_emptied(hmm_span *s) { hmm_slab_after_free(hmm_chunk_of(s)->heap, s); }
 
-bool hmm_slab_ready(hmm_heap *h, unsigned cls)
+void hmm_slab_refill(hmm_span *s) { refill(s); }
+
+bool hmm_slab_change(hmm_heap *h, unsigned cls)
 {
     hmm_span *s = h->cur[cls];
-    if (hmm_slab_has_free(s))
-        return true;
-    if (s != &hmm_span_empty && s->carved < s->count) {
-        refill(s);
-        return true;
-    }
     /* The current slab is full: it goes to the back of the partial list,
      * armed, so that the frees into it take the fast path while it waits
      * (listing it at its first free took a trip through free's slow path,
@@ -192,6 +188,18 @@ bool hmm_slab_ready(hmm_heap *h, unsigned cls)
     s->used += HMM_SLAB_CUR;
     set_cur(h, cls, s);
     return true;
+}
+
+bool hmm_slab_ready(hmm_heap *h, unsigned cls)
+{
+    hmm_span *s = h->cur[cls];
+    if (hmm_slab_has_free(s))
+        return true;
+    if (s->carved < s->count) {
+        refill(s);
+        return true;
+    }
+    return hmm_slab_change(h, cls);
 }
 
 void *hmm_slab_alloc(hmm_heap *h, unsigned cls, const char *func)
