@@ -1,9 +1,8 @@
 /*
  * slab.h - slabs: spans cut into blocks of one size class, carved a page
  * at a time as they are used, listed as partial while they have free
- * blocks (and, armed, after they ran out as the current slab), given back
- * to the span allocator when they empty.  Only the owning thread calls
- * these.
+ * blocks, given back to the span allocator when they empty.  Only the
+ * owning thread calls these.
  */
 #ifndef HMM_SLAB_H
 #define HMM_SLAB_H
