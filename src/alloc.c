@@ -87,7 +87,7 @@ static void *alloc_any(size_t size, size_t align, bool *zeroed, const char *func
 }
 
 /* Changes of slabs without maintenance between two with: its clock read
- * and purge check were a fifth of a change's cost, and a change can come
+ * and purge check were a sixth of a change's cost, and a change can come
  * every 30 calls (larson).  Span frees check for a due purge themselves,
  * and the purger thread watches heaps with many dirty pages. */
 #define HMM_MAINTAIN_SKIP 15

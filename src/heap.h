@@ -270,8 +270,10 @@ void hmm_free_other(void *p, hmm_chunk *c, const char *func);
  * stays in use.  Checked: the chunk map (libhmm's memory), the owner, the
  * block start (which also rejects every span that is not a usable slab,
  * their limit being 0), the free mark (double free).  A chunk of another
- * owner goes to hmm_free_other (cross-thread frees); every other case,
- * misuse included, to hmm_free_slow, which tells them apart. */
+ * owner goes to hmm_free_other (cross-thread frees), a block the
+ * block-start test refuses to hmm_free_unarmed (a full slab's first
+ * free); every other case, misuse included, to hmm_free_slow, which tells
+ * them apart. */
 hmm_inline void hmm_free(void *p, const char *func)
 {
     if (hmm_likely(hmm_chunk_map_get(p) == 1)) {
