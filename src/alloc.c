@@ -86,13 +86,19 @@ static void *alloc_any(size_t size, size_t align, bool *zeroed, const char *func
     return p;
 }
 
+/* Changes of slabs without maintenance between two with: its clock read
+ * and purge check were a sixth of a change's cost, and a change can come
+ * every 30 calls (larson).  Span frees check for a due purge themselves,
+ * and the purger thread watches heaps with many dirty pages. */
+#define HMM_MAINTAIN_SKIP 15
+
 /* The commonest slow call, a size of the fast path's whose current slab's
  * free list is empty: the slab layer is asked straight for a slab with a
  * free block (carving the next page, a partial slab, a new one), without
  * the general path's dispatch; the fast path then serves the call, so the
  * heap profile counts it.  Remote frees are taken back first, and
- * maintenance is done when the current slab has no fresh page left (at
- * every change of slabs, not at every page carved).  NULL when this does
+ * maintenance is done at every 16th change of slabs (not at a refill
+ * of the current slab, nor at most changes).  NULL when this does
  * not apply: a call the heap profile is sampling (its block was put back,
  * so the list is not empty), secure and leaks mode and a thread with no
  * heap (the fast path's heap is hmm_heap_empty), out of memory. */
@@ -103,13 +109,19 @@ static void *alloc_small(size_t size, const char *func)
     hmm_span *s = h->fast[i];
     if (h == &hmm_heap_empty || hmm_slab_has_free(s))
         return NULL;
-    if (s->carved >= s->count) {
+    if (s->carved < s->count) {
+        hmm_slab_refill(s);
+    } else {
         hmm_catch_up(h, func);
-        if (!hmm_slab_has_free(s))
-            hmm_heap_maintain(h, func);
+        if (!hmm_slab_has_free(s)) {
+            if (h->maintain_skip-- == 0) {
+                h->maintain_skip = HMM_MAINTAIN_SKIP;
+                hmm_heap_maintain(h, func);
+            }
+            if (!hmm_slab_change(h, hmm_class_table[i]))
+                return NULL;
+        }
     }
-    if (!hmm_slab_ready(h, hmm_class_table[i]))
-        return NULL;
     return hmm_alloc(size, func);
 }
 

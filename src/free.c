@@ -54,10 +54,9 @@ hmm_span *hmm_locate(const void *p, const char *func, hmm_chunk **cp)
     return s;
 }
 
-/* hmm_locate's common case, with the checks of free's fast path: a small
- * block of the calling thread's heap, not marked free (in secure mode, any
- * such block; otherwise one of a full slab, which the fast path refuses as
- * its limit is 0).  NULL for anything else, for hmm_locate to tell
+/* Secure mode's common case, with the checks of free's fast path (which
+ * secure mode never takes): a small block of the calling thread's heap,
+ * not marked free.  NULL for anything else, for hmm_locate to tell
  * apart. */
 static hmm_span *locate_owned(const void *p, hmm_chunk **cp)
 {
@@ -81,13 +80,10 @@ void hmm_free_slow(void *p, const char *func)
     hmm_chunk *c;
     hmm_span *s;
     /* A small block of this thread's heap (never a sampled one, which is
-     * large; the leak report sees all): secure mode's common case, and the
-     * first free into a full slab, one per change of slabs. */
-    if (!hmm_opt.leaks && (s = locate_owned(p, &c)) != NULL) {
-        if (hmm_unlikely(hmm_opt.secure))
-            hmm_secure_free(c, s, p, func);
-        else
-            hmm_slab_free(c->heap, s, p, hmm_free_key(p));
+     * large; the leak report sees all).  Outside secure mode the fast path
+     * and hmm_free_unarmed take every such block. */
+    if (hmm_unlikely(hmm_opt.secure) && !hmm_opt.leaks && (s = locate_owned(p, &c)) != NULL) {
+        hmm_secure_free(c, s, p, func);
         return;
     }
     s = hmm_locate(p, func, &c);
@@ -121,6 +117,21 @@ void hmm_free_other(void *p, hmm_chunk *c, const char *func)
             hmm_outbox_add(h, c->heap, p, key, func);
             return;
         }
+    }
+    hmm_free_slow(p, func);
+}
+
+/* Only the thread's own heap reaches here (secure and leaks mode have
+ * hmm_heap_empty as the fast path's heap, which owns no chunk), and the
+ * chunk map and owner are known: what is left of locate_owned's checks
+ * is the kind, the block start within the carved blocks (the bound made
+ * from carved, as a full slab's limit is 0) and the free mark. */
+void hmm_free_unarmed(hmm_span *s, void *p, const char *func)
+{
+    uintptr_t key = hmm_free_key(p);
+    if (s->kind == HMM_SPAN_SLAB && hmm_slab_block_carved(s, p) && ((hmm_block *)p)->key != key) {
+        hmm_slab_free(hmm_tls_heap, s, p, key);
+        return;
     }
     hmm_free_slow(p, func);
 }

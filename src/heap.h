@@ -57,6 +57,8 @@ struct hmm_heap {
     size_t used_pages;     /* pages of slabs and large blocks */
     uint32_t excess_after; /* (uint32_t)hmm_os_now_ms() before which no purge_excess pass runs */
     uint64_t remote_frees;
+    /* Changes of slabs to go before the next maintenance (alloc.c). */
+    unsigned maintain_skip;
     /* Small blocks this thread freed for one other heap, sent in a batch:
      * block i goes to lane i % HMM_REMOTE_LANES (see remote). */
     hmm_heap *out_heap;
@@ -257,6 +259,11 @@ hmm_inline bool hmm_slab_block_carved(const hmm_span *s, const void *p)
     return (uintptr_t)p * s->magic - s->magic_base < s->carved * (s->magic * s->bsize);
 }
 
+/* free's way for pointer p of span s of a chunk the calling thread's fast
+ * path heap owns, which the block-start test refused: commonly the first
+ * free into a full slab (one per change of slabs), whose limit is 0. */
+void hmm_free_unarmed(hmm_span *s, void *p, const char *func);
+
 /* free's way for pointer p into chunk c, which the calling thread's fast
  * path heap does not own (chunk map 1: a chunk or a huge block). */
 void hmm_free_other(void *p, hmm_chunk *c, const char *func);
@@ -265,8 +272,10 @@ void hmm_free_other(void *p, hmm_chunk *c, const char *func);
  * stays in use.  Checked: the chunk map (libhmm's memory), the owner, the
  * block start (which also rejects every span that is not a usable slab,
  * their limit being 0), the free mark (double free).  A chunk of another
- * owner goes to hmm_free_other (cross-thread frees); every other case,
- * misuse included, to hmm_free_slow, which tells them apart. */
+ * owner goes to hmm_free_other (cross-thread frees), a block the
+ * block-start test refuses to hmm_free_unarmed (a full slab's first
+ * free); every other case, misuse included, to hmm_free_slow, which tells
+ * them apart. */
 hmm_inline void hmm_free(void *p, const char *func)
 {
     if (hmm_likely(hmm_chunk_map_get(p) == 1)) {
@@ -287,6 +296,9 @@ hmm_inline void hmm_free(void *p, const char *func)
                     hmm_slab_emptied(s);
                     return;
                 }
+            } else {
+                hmm_free_unarmed(s, p, func);
+                return;
             }
         } else {
             hmm_free_other(p, c, func);

@@ -60,6 +60,9 @@ hmm_inline void hmm_outbox_add(hmm_heap *h, hmm_heap *owner, hmm_block *b, uintp
 hmm_inline bool hmm_remote_pending(const hmm_heap *h)
 {
     uintptr_t any = 0;
+    /* Unrolled: asked at every change of slabs, where the loop's counter
+     * cost more than the loads. */
+#pragma GCC unroll 4
     for (unsigned k = 0; k < HMM_REMOTE_LANES; k++)
         any |= (uintptr_t)__atomic_load_n(&h->remote[k], __ATOMIC_RELAXED);
     return any != 0;

@@ -19,6 +19,13 @@ void *hmm_slab_alloc(hmm_heap *h, unsigned cls, const char *func);
  * page, or makes a partial or a new slab current; false when out of
  * memory. */
 bool hmm_slab_ready(hmm_heap *h, unsigned cls);
+/* hmm_slab_ready's two cases, for malloc's slow path, which tells them
+ * apart itself: carve the next page of current slab s (which has one);
+ * make a partial or a new slab current in place of h's current slab of
+ * class cls, which has no free block and no page left to carve (false
+ * when out of memory). */
+void hmm_slab_refill(hmm_span *s);
+bool hmm_slab_change(hmm_heap *h, unsigned cls);
 /* Frees block b of slab s of h, whose mark is key (b may carry it
  * already).  Inline: draining remote frees calls it for every block. */
 hmm_inline void hmm_slab_free(hmm_heap *h, hmm_span *s, hmm_block *b, uintptr_t key)
