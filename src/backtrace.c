@@ -34,7 +34,8 @@
  * libunwind (and libm, for the profile) are loaded with dlopen by
  * hmm_heap_start, before main, only when the leak report or the heap
  * profile is on.  Linked, they cost every process about 0.25 ms of CPU at
- * its start and 0.5 MiB of resident memory, and libunwind exports
+ * its start and 0.1 to 0.25 MiB of resident memory (bench/results/rss.md),
+ * and libunwind exports
  * backtrace and _Unwind_Backtrace, which replaced glibc's backtrace() in
  * every program run under libhmm.  Loaded RTLD_LOCAL, none of their
  * symbols interposes on the program's, and each function is looked up in
