@@ -26,12 +26,13 @@
  * captures to that of its later ones. */
 #define MANY (4 * HMM_BACKTRACE_FIRST)
 
+static __thread bool starting; /* in hmm_backtrace_thread_start, which allocates */
+
 #ifndef __SANITIZE_ADDRESS__
 /* malloc as seen from inside a capture: counted (AddressSanitizer keeps
  * malloc to itself, so not there). */
 extern void *__libc_malloc(size_t), *__libc_calloc(size_t, size_t), *__libc_realloc(void *, size_t);
 static unsigned long mallocs_in_capture;
-static __thread bool starting; /* in hmm_backtrace_thread_start, which allocates */
 static void count(void)
 {
     if (hmm_tls_untracked && !starting)
