@@ -1,7 +1,8 @@
 /*
  * backtrace.c - taking call stacks inside the allocator (libgcc's unwinder
  * for a thread's first captures, libunwind for the others) and naming
- * their frames at report time (elfutils' libdw).
+ * their frames at report time (elfutils' libdw); and loading the libraries
+ * that do it.
  *
  * Taking a stack: both unwinders walk each module's call-frame information
  * (.eh_frame, which every x86_64 ELF module carries, frame pointers or
@@ -23,31 +24,42 @@
  * few of its allocations) never pays for a cache it would not use, and a
  * long-lived one (or any thread in leaks mode, which captures at every
  * allocation) pays for it once it has spent about as much without.
- * libunwind exports an _Unwind_Backtrace of its own, built on its stepping
- * without the trace cache (cheap per thread, about twice libgcc's cost per
- * capture, the same frames): libhmm is linked with libgcc_s before
- * libunwind so that libgcc's answers, unless the program itself brought
- * libunwind in first.  glibc's backtrace() is no substitute: it loads
- * libgcc_s with dlopen, which allocates, at its first call.  Should a
- * capture still reach malloc (say, a pthread_setspecific of libunwind's
- * growing the thread's key table), hmm_tls_untracked is set and that
- * allocation is simply not tracked.
+ * glibc's backtrace() is no substitute: it loads libgcc_s with dlopen,
+ * which allocates, at its first call.  Should a capture still reach malloc
+ * (say, a pthread_setspecific of libunwind's growing the thread's key
+ * table), hmm_tls_untracked is set and that allocation is simply not
+ * tracked.
+ *
+ * Loading them: libhmm is linked with nothing but libc.  libgcc_s and
+ * libunwind (and libm, for the profile) are loaded with dlopen by
+ * hmm_heap_start, before main, only when the leak report or the heap
+ * profile is on.  Linked, they cost every process about 0.25 ms of CPU at
+ * its start and 0.1 to 0.25 MiB of resident memory (bench/results/rss.md),
+ * and libunwind exports
+ * backtrace and _Unwind_Backtrace, which replaced glibc's backtrace() in
+ * every program run under libhmm.  Loaded RTLD_LOCAL, none of their
+ * symbols interposes on the program's, and each function is looked up in
+ * the library meant: _Unwind_Backtrace in libgcc_s, though libunwind has
+ * one too (built on its stepping without the trace cache: about twice
+ * libgcc's cost per capture).  Until they are loaded a capture takes
+ * nothing, so what is allocated before (the loader's, other libraries'
+ * constructors) is not tracked.
  *
  * Naming a frame: libdw reads the modules listed in /proc/self/maps, their
  * symbol tables (.symtab included, so a program needs no -rdynamic; sorted
  * here for lookups) and
  * their DWARF line tables, or separate debug files under /usr/lib/debug.
- * It allocates freely, so it runs only when a report is written.  It is
- * loaded then too, with dlopen: linked with libhmm, libdw and what it
- * needs (libelf, zlib, bzip2, lzma) added about a millisecond to the start
- * of every process, which the default mode must not pay.  Without it, a
- * report shows addresses.
+ * It allocates freely, so it runs only when a report is written, and is
+ * loaded then (libdw and what it needs, libelf, zlib, bzip2 and lzma,
+ * added about a millisecond to the start of every process when linked).
+ * Without it, a report shows addresses.
  */
 #define _GNU_SOURCE
 #include "backtrace.h"
 
 #include <dlfcn.h>
 #include <elfutils/libdwfl.h>
+#include <gnu/lib-names.h>
 #define UNW_LOCAL_ONLY
 #include <libunwind.h>
 #include <pthread.h>
@@ -67,6 +79,10 @@ __thread bool hmm_tls_untracked __attribute__((tls_model("initial-exec")));
  * capture nests in another, see hmm_tls_untracked). */
 static pthread_rwlock_t capture_lock = PTHREAD_RWLOCK_WRITER_NONRECURSIVE_INITIALIZER_NP;
 
+struct hmm_unwinders hmm_unwind;
+/* Set once hmm_unwind is: a capture before it takes nothing. */
+static bool unwinders_loaded;
+
 /* Captures the thread has taken, up to HMM_BACKTRACE_FIRST. */
 static __thread unsigned captures __attribute__((tls_model("initial-exec")));
 
@@ -79,7 +95,7 @@ struct trace {
 static _Unwind_Reason_Code add_frame(struct _Unwind_Context *ctx, void *arg)
 {
     struct trace *t = arg;
-    void *pc = (void *)_Unwind_GetIP(ctx);
+    void *pc = (void *)hmm_unwind.get_ip(ctx);
     if (!pc || t->n == t->max) /* 0: the outermost frame (_start, a thread's start) */
         return _URC_END_OF_STACK;
     if (t->skip)
@@ -92,17 +108,19 @@ static _Unwind_Reason_Code add_frame(struct _Unwind_Context *ctx, void *arg)
 unsigned hmm_backtrace(void **pc, unsigned max)
 {
     unsigned n = 0;
+    if (!__atomic_load_n(&unwinders_loaded, __ATOMIC_ACQUIRE))
+        return 0;
     pthread_rwlock_rdlock(&capture_lock);
     if (captures < HMM_BACKTRACE_FIRST) {
         captures++;
         struct trace t = {pc, 0, max, true};
-        _Unwind_Backtrace(add_frame, &t);
+        hmm_unwind.first(add_frame, &t);
         n = t.n;
     } else {
         /* Without hmm_backtrace's own frame, as above: one call site, one
          * stack, whichever unwinder took it. */
         void *all[HMM_BACKTRACE_MAX + 1];
-        int got = unw_backtrace(all, (int)max + 1);
+        int got = hmm_unwind.later(all, (int)max + 1);
         if (got > 1) {
             n = (unsigned)got - 1;
             memcpy(pc, all + 1, n * sizeof *pc);
@@ -120,6 +138,72 @@ void hmm_backtrace_atfork(enum hmm_fork_phase phase)
         pthread_rwlock_unlock(&capture_lock);
     else /* the child's thread id is not the writer's: unlocking would fail */
         capture_lock = (pthread_rwlock_t)PTHREAD_RWLOCK_WRITER_NONRECURSIVE_INITIALIZER_NP;
+}
+
+void *hmm_load_library(const char *lib, const char *package, const hmm_symbol *syms, size_t n,
+                       const char *without)
+{
+    void *handle = dlopen(lib, RTLD_NOW | RTLD_LOCAL);
+    for (size_t i = 0; handle && i < n; i++)
+        if (!(*syms[i].addr = dlsym(handle, syms[i].name)))
+            handle = NULL;
+    if (!handle)
+        hmm_warn("cannot load %s (%s): %s", lib, package, without);
+    return handle;
+}
+
+/* A name as the linker sees it, macros expanded: unw_backtrace is a macro
+ * of libunwind.h's in some of its versions (_ULx86_64_backtrace). */
+#define STRINGIFY(f) #f
+#define SYMBOL_NAME(f) STRINGIFY(f)
+_Static_assert(__builtin_types_compatible_p(__typeof__(unw_backtrace) *,
+                                            __typeof__(hmm_unwind.later)),
+               "hmm_unwind.later is unw_backtrace");
+
+static const hmm_symbol libgcc_symbols[] = {
+    {"_Unwind_Backtrace", (void **)&hmm_unwind.first},
+    {"_Unwind_GetIP", (void **)&hmm_unwind.get_ip},
+};
+static const hmm_symbol libunwind_symbols[] = {
+    {SYMBOL_NAME(unw_backtrace), (void **)&hmm_unwind.later},
+};
+
+/* libunwind's thread-local variables (its trace cache's pointer).  A
+ * library loaded with dlopen gets no room in a thread's static TLS: the
+ * dynamic loader allocates its variables, with malloc, at the thread's
+ * first use of them, which would be inside a capture, holding the capture
+ * lock, unless hmm_backtrace_thread_start has them allocated first.
+ * __tls_get_addr and its argument are the x86_64 ABI's. */
+typedef struct {
+    unsigned long module, offset;
+} tls_index;
+extern void *__tls_get_addr(tls_index *ti);
+static tls_index libunwind_tls;
+
+bool hmm_backtrace_load(void)
+{
+    static const char without[] = "no leak report, no heap profile";
+    size_t module = 0;
+    void *libunwind;
+    if (!hmm_load_library(LIBGCC_S_SO, "GCC's runtime", libgcc_symbols, hmm_countof(libgcc_symbols),
+                          without) ||
+        !(libunwind = hmm_load_library("libunwind.so.8", "libunwind", libunwind_symbols,
+                                       hmm_countof(libunwind_symbols), without)))
+        return false;
+    if (dlinfo(libunwind, RTLD_DI_TLS_MODID, &module) == 0)
+        libunwind_tls.module = module; /* 0: it has none */
+    __atomic_store_n(&unwinders_loaded, true, __ATOMIC_RELEASE);
+    return true;
+}
+
+void hmm_backtrace_thread_start(void)
+{
+    if (!__atomic_load_n(&unwinders_loaded, __ATOMIC_ACQUIRE) || !libunwind_tls.module)
+        return;
+    bool untracked = hmm_tls_untracked;
+    hmm_tls_untracked = true;
+    __tls_get_addr(&libunwind_tls);
+    hmm_tls_untracked = untracked;
 }
 
 /* The functions of libdw used here, found with dlsym. */
@@ -144,6 +228,12 @@ static struct {
 #undef FIELD
 } dw;
 
+static const hmm_symbol libdw_symbols[] = {
+#define SYMBOL(f) {#f, (void **)&dw.f},
+    LIBDW_FUNCTIONS(SYMBOL)
+#undef SYMBOL
+};
+
 static int no_debuginfo(Dwfl_Module *mod, void **userdata, const char *modname, Dwarf_Addr base,
                         const char *file_name, const char *debuglink_file, GElf_Word debuglink_crc,
                         char **debuginfo_file_name)
@@ -161,15 +251,10 @@ static bool load_libdw(void)
 {
     static int state; /* 0: not tried; 1: loaded; -1: failed */
     if (state == 0) {
-        void *lib = dlopen("libdw.so.1", RTLD_NOW | RTLD_LOCAL);
-        state = lib ? 1 : -1;
-#define LOOK_UP(f)                                                                                 \
-    if (state == 1 && !(dw.f = (__typeof__(f) *)dlsym(lib, #f)))                                   \
-        state = -1;
-        LIBDW_FUNCTIONS(LOOK_UP)
-#undef LOOK_UP
-        if (state < 0)
-            hmm_warn("cannot load libdw.so.1 (elfutils): frames are shown as addresses");
+        state = hmm_load_library("libdw.so.1", "elfutils", libdw_symbols,
+                                 hmm_countof(libdw_symbols), "frames are shown as addresses")
+                    ? 1
+                    : -1;
         with_lines.find_elf = names_only.find_elf = dw.dwfl_linux_proc_find_elf;
         with_lines.find_debuginfo = dw.dwfl_standard_find_debuginfo;
         names_only.find_debuginfo = no_debuginfo;

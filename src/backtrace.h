@@ -6,6 +6,8 @@
 #ifndef HMM_BACKTRACE_H
 #define HMM_BACKTRACE_H
 
+#include <unwind.h>
+
 #include "internal.h"
 
 /* Frames kept per stack: libhmm's own (up to six) and the program's. */
@@ -23,9 +25,41 @@ extern __thread bool hmm_tls_untracked __attribute__((tls_model("initial-exec"))
  * thread, its later ones one that does (backtrace.c). */
 #define HMM_BACKTRACE_FIRST 32
 
+/* A function to look up in a library (hmm_load_library) and where its
+ * address goes. */
+typedef struct hmm_symbol {
+    const char *name;
+    void **addr;
+} hmm_symbol;
+
+/* Loads library lib with dlopen, its symbols kept to itself (RTLD_LOCAL:
+ * none of them interposes on the program's), and stores the address of
+ * each of the n functions of syms; returns its handle, or NULL, with a
+ * warning naming the package that has it and what the process goes
+ * without, when it cannot.  It allocates: call it with hmm_tls_untracked
+ * set and no libhmm lock held. */
+void *hmm_load_library(const char *lib, const char *package, const hmm_symbol *syms, size_t n,
+                       const char *without);
+
+/* The unwinders' functions (backtrace.c), found by hmm_backtrace_load. */
+extern struct hmm_unwinders {
+    __typeof__(_Unwind_Backtrace) *first; /* libgcc's, for a thread's first captures */
+    __typeof__(_Unwind_GetIP) *get_ip;
+    int (*later)(void **pc, int max); /* libunwind's unw_backtrace, for the others */
+} hmm_unwind;
+
+/* Loads libgcc_s and libunwind (see hmm_load_library); until it has, a
+ * capture takes nothing.  False, with a warning, when it cannot. */
+bool hmm_backtrace_load(void);
+/* Has the dynamic loader allocate the calling thread's copy of libunwind's
+ * thread-local variables now, untracked (it calls malloc), rather than at
+ * its first capture by libunwind: for each thread, once it has a heap, and
+ * for the thread that loaded the unwinders. */
+void hmm_backtrace_thread_start(void);
+
 /* Stores up to max (at most HMM_BACKTRACE_MAX) return addresses of the
  * calling thread's stack in pc, innermost first, starting with that into
- * hmm_backtrace's caller; returns how many. */
+ * hmm_backtrace's caller; returns how many (0 before hmm_backtrace_load). */
 unsigned hmm_backtrace(void **pc, unsigned max);
 /* Keeps fork from splitting a capture in progress (libunwind's caches
  * have locks a child would find held). */

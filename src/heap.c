@@ -9,6 +9,7 @@
 
 #include <pthread.h>
 
+#include "backtrace.h"
 #include "diag.h"
 #include "heapmap.h"
 #include "huge.h"
@@ -71,6 +72,29 @@ bool hmm_heap_init(void)
     if (!__atomic_exchange_n(&atfork_registered, true, __ATOMIC_ACQ_REL))
         pthread_atfork(fork_prepare, fork_parent, fork_child);
     return true;
+}
+
+/* Loading here rather than at the first allocation: dlopen allocates, and
+ * the first allocation may come from anywhere (the dynamic loader with its
+ * lock held, a libc function holding one of its own); a constructor runs
+ * where dlopen may.  What is allocated meanwhile is not tracked. */
+void hmm_heap_start(void)
+{
+    if (!hmm_heap_init() || !(hmm_opt.leaks || hmm_opt.profile))
+        return;
+    hmm_tls_untracked = true; /* the loader's allocations are not the program's */
+    /* libm first: a sample can be taken as soon as the unwinders are
+     * loaded, and weighing it needs libm. */
+    if (hmm_opt.profile && !hmm_profile_load())
+        hmm_opt.profile = false;
+    if ((hmm_opt.leaks || hmm_opt.profile) && !hmm_backtrace_load())
+        hmm_opt.leaks = hmm_opt.profile = false;
+    hmm_tls_untracked = false;
+    hmm_backtrace_thread_start();
+    /* Without leaks mode, this thread's heap may take the fast path (see
+     * hmm_heap_get). */
+    if (!hmm_opt.secure && !hmm_opt.leaks)
+        hmm_tls_heap = hmm_tls_thread_heap;
 }
 
 static hmm_heap *heap_new(void)
@@ -140,8 +164,10 @@ hmm_heap *hmm_heap_get(void)
     /* Secure and leaks mode see every call in the slow paths. */
     if (!hmm_opt.secure && !hmm_opt.leaks)
         hmm_tls_heap = h;
-    /* After the TLS store: pthread_setspecific may allocate. */
+    /* After the TLS store: pthread_setspecific may allocate, and so does
+     * this. */
     pthread_setspecific(exit_key, h);
+    hmm_backtrace_thread_start();
     return h;
 }
 

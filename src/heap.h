@@ -172,6 +172,11 @@ hmm_inline void *hmm_slab_pop(hmm_span *s, const char *func)
 /* Sets the process up once (options, secret, thread-exit key, fork
  * handlers); false when it cannot. */
 bool hmm_heap_init(void);
+/* Run when libhmm is loaded (a constructor of interpose.c's): sets the
+ * process up, and loads the libraries the leak report and the heap
+ * profile need when either is on, turning them off (with a warning) when
+ * it cannot. */
+void hmm_heap_start(void);
 /* The calling thread's heap, adopting or creating one on its first call;
  * NULL when out of memory. */
 hmm_heap *hmm_heap_get(void);

@@ -17,6 +17,7 @@
 #define hmm_unlikely(x) __builtin_expect(!!(x), 0)
 #define hmm_noinline __attribute__((noinline))
 #define hmm_inline static inline __attribute__((always_inline))
+#define hmm_countof(a) (sizeof(a) / sizeof((a)[0]))
 
 /* Every block is at least this aligned (glibc's guarantee on x86_64). */
 #define HMM_ALIGN 16

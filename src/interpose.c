@@ -9,6 +9,10 @@
 
 #include "heap.h"
 
+/* Here, not in the core: the tests linked with the core alone set options
+ * after they start, read at the first allocation. */
+__attribute__((constructor)) static void start(void) { hmm_heap_start(); }
+
 HMM_EXPORT void *malloc(size_t size) { return hmm_alloc(size, "malloc"); }
 
 HMM_EXPORT void free(void *ptr) { hmm_free(ptr, "free"); }

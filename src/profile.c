@@ -32,6 +32,8 @@
 #define _GNU_SOURCE
 #include "profile.h"
 
+#include <gnu/lib-names.h>
+#include <math.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -59,63 +61,40 @@ void hmm_profile_init(void)
         hmm_warn("cannot catch SIGUSR2: the heap profile is written at exit only");
 }
 
-/*
- * The two functions of the math library the profile needs, so that libhmm
- * does not load libm: a program that has no other use for it paid about
- * 300 KiB of resident pages for it (mstress churn's peak RSS), for
- * figures that only need to be close.  Both are good to a few units in the
- * last place.
- */
+/* The math library's log and expm1, loaded by hmm_profile_load (libhmm
+ * is linked with libc only: linked, libm cost every process about 300 KiB
+ * of resident pages). */
+static struct {
+    __typeof__(log) *log;
+    __typeof__(expm1) *expm1;
+} libm;
+static bool have_libm;
 
-/* The natural logarithm of x, a normal positive number: x = m 2^e with m
- * in [sqrt(1/2), sqrt(2)), and log m = 2 atanh(s), s = (m - 1) / (m + 1),
- * |s| < 0.172, from its series to s^21. */
-double hmm_log(double x)
-{
-    uint64_t bits;
-    memcpy(&bits, &x, sizeof bits);
-    int e = (int)(bits >> 52) - 1023;
-    bits = (bits & (((uint64_t)1 << 52) - 1)) | ((uint64_t)1023 << 52);
-    double m;
-    memcpy(&m, &bits, sizeof m);
-    if (m > 1.4142135623730951) {
-        m /= 2;
-        e++;
-    }
-    double s = (m - 1) / (m + 1), s2 = s * s, t = 0;
-    for (int k = 21; k >= 1; k -= 2)
-        t = t * s2 + 1.0 / k;
-    return e * 0.6931471805599453 + 2 * s * t;
-}
+static const hmm_symbol libm_symbols[] = {
+    {"log", (void **)&libm.log},
+    {"expm1", (void **)&libm.expm1},
+};
 
-/* 1 - exp(-x) for x >= 0: its series for x < 1/2, where it has no
- * cancellation; above, exp(-x / 2^k) squared k times. */
-double hmm_one_minus_exp_neg(double x)
+bool hmm_profile_load(void)
 {
-    if (x > 40) /* exp(-x) < 2^-57 */
-        return 1;
-    if (x < 0.5) {
-        double t = 0;
-        for (int k = 20; k >= 1; k--)
-            t = x / k * (1 - t);
-        return t;
-    }
-    int k = 0;
-    for (; x >= 0.5; x /= 2)
-        k++;
-    double y = 1 - hmm_one_minus_exp_neg(x);
-    while (k--)
-        y *= y;
-    return 1 - y;
+    if (!hmm_load_library(LIBM_SO, "the C library", libm_symbols, hmm_countof(libm_symbols),
+                          "no heap profile"))
+        return false;
+    __atomic_store_n(&have_libm, true, __ATOMIC_RELEASE);
+    return true;
 }
 
 int64_t hmm_profile_countdown(void)
 {
     if (!hmm_opt.profile)
         return INT64_MAX;
+    /* A heap made before libm is loaded (by an allocation before libhmm's
+     * constructor) waits the mean; no capture can be taken then anyway. */
+    if (!__atomic_load_n(&have_libm, __ATOMIC_ACQUIRE))
+        return hmm_opt.profile_rate;
     /* -log(u) * rate, u uniform in (0, 1]. */
     double u = (double)((hmm_secure_random() >> 11) + 1) * 0x1p-53;
-    double d = -hmm_log(u) * hmm_opt.profile_rate;
+    double d = -libm.log(u) * hmm_opt.profile_rate;
     return d < 0x1p62 ? (int64_t)d : INT64_MAX;
 }
 
@@ -125,10 +104,11 @@ bool hmm_profile_restart(hmm_heap *h)
     return hmm_opt.profile && !hmm_tls_untracked;
 }
 
-/* How many allocations of size bytes one sample of them stands for. */
+/* How many allocations of size bytes one sample of them stands for:
+ * 1 / (1 - exp(-size / rate)).  Only for a sample, so libm is loaded. */
 static double weight(uint64_t size)
 {
-    return 1 / hmm_one_minus_exp_neg((double)size / hmm_opt.profile_rate);
+    return -1 / libm.expm1(-(double)size / hmm_opt.profile_rate);
 }
 
 void hmm_profile_record(void *p, size_t size)

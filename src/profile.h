@@ -24,6 +24,10 @@ extern volatile int hmm_profile_requested;
 
 /* Profiling set-up (the signal handler) once the options are read. */
 void hmm_profile_init(void);
+/* Loads the math library's functions the profile needs (see
+ * hmm_load_library), before the unwinders: a sample needs them.  False,
+ * with a warning, when it cannot. */
+bool hmm_profile_load(void);
 /* The countdown a new heap starts with. */
 int64_t hmm_profile_countdown(void);
 /* The countdown of heap h ran out: starts the next one; true when the
@@ -68,10 +72,5 @@ hmm_inline bool hmm_profile_sampled(const hmm_chunk *c, const hmm_span *s)
 /* Forgets sampled block p of chunk c and span s (being freed). */
 void hmm_profile_free(hmm_chunk *c, hmm_span *s, void *p);
 void hmm_profile_atfork(enum hmm_fork_phase phase);
-
-/* libm's log(x), for a normal x > 0, and -expm1(-x), for x >= 0, without
- * libm (see profile.c). */
-double hmm_log(double x);
-double hmm_one_minus_exp_neg(double x);
 
 #endif

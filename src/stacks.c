@@ -90,7 +90,8 @@ hmm_stack *hmm_stack_here(void)
         return NULL;
     hmm_tls_untracked = true;
     void *pc[HMM_BACKTRACE_MAX];
-    hmm_stack *s = intern(pc, hmm_backtrace(pc, HMM_BACKTRACE_MAX));
+    unsigned depth = hmm_backtrace(pc, HMM_BACKTRACE_MAX);
+    hmm_stack *s = depth ? intern(pc, depth) : NULL;
     hmm_tls_untracked = false;
     return s;
 }

@@ -22,8 +22,9 @@ typedef struct hmm_stack {
     void *pc[];
 } hmm_stack;
 
-/* The calling thread's stack, stored; NULL when out of memory, or when
- * the thread is already inside libhmm's tracking (hmm_tls_untracked). */
+/* The calling thread's stack, stored; NULL when out of memory, before
+ * the unwinders are loaded (hmm_backtrace_load), or when the thread is
+ * already inside libhmm's tracking (hmm_tls_untracked). */
 hmm_stack *hmm_stack_here(void);
 /* The stack stored last; the others follow through ->all. */
 hmm_stack *hmm_stack_last(void);

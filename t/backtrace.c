@@ -3,15 +3,16 @@
  * call site gives one stored stack, deep enough, whether it is taken by a
  * thread's first captures or its later ones, in the main thread, in many
  * short-lived threads, and in a child forked while other threads are
- * capturing; a capture calls no malloc; none nests in another; the
- * unwinder of a thread's first captures is libgcc's.
+ * capturing; a capture calls no malloc; none nests in another; none is
+ * taken before the unwinders are loaded; the unwinder of a thread's first
+ * captures is libgcc's, and loading libunwind does not replace glibc's
+ * backtrace().
  */
 #define _GNU_SOURCE
 #include <dlfcn.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unwind.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -25,6 +26,8 @@
  * captures to that of its later ones. */
 #define MANY (4 * HMM_BACKTRACE_FIRST)
 
+static __thread bool starting; /* in hmm_backtrace_thread_start, which allocates */
+
 #ifndef __SANITIZE_ADDRESS__
 /* malloc as seen from inside a capture: counted (AddressSanitizer keeps
  * malloc to itself, so not there). */
@@ -32,13 +35,21 @@ extern void *__libc_malloc(size_t), *__libc_calloc(size_t, size_t), *__libc_real
 static unsigned long mallocs_in_capture;
 static void count(void)
 {
-    if (hmm_tls_untracked)
+    if (hmm_tls_untracked && !starting)
         __atomic_fetch_add(&mallocs_in_capture, 1, __ATOMIC_RELAXED);
 }
 void *malloc(size_t n) { return count(), __libc_malloc(n); }
 void *calloc(size_t n, size_t size) { return count(), __libc_calloc(n, size); }
 void *realloc(void *p, size_t n) { return count(), __libc_realloc(p, n); }
 #endif
+
+/* As heap.c does when a thread gets its heap. */
+static void thread_start(void)
+{
+    starting = true;
+    hmm_backtrace_thread_start();
+    starting = false;
+}
 
 /* The stack at the bottom of depth calls of nest(). */
 __attribute__((noinline)) static hmm_stack *nest(int depth)
@@ -64,7 +75,11 @@ static hmm_stack *captures(unsigned n)
     return first;
 }
 
-static void *in_thread(void *arg) { return captures((unsigned)(uintptr_t)arg); }
+static void *in_thread(void *arg)
+{
+    thread_start();
+    return captures((unsigned)(uintptr_t)arg);
+}
 
 static hmm_stack *thread_captures(unsigned n)
 {
@@ -80,6 +95,7 @@ static volatile int stop;
 static void *capture_until_stopped(void *arg)
 {
     (void)arg;
+    thread_start();
     while (!stop)
         if (!nest(DEPTH))
             return NULL;
@@ -97,11 +113,23 @@ static pid_t fork_as_libhmm(void)
 
 int main(void)
 {
-    plan(10);
+    plan(14);
 
+    ok(nest(DEPTH) == NULL, "no capture before the unwinders are loaded");
+    ok(!hmm_load_library("libhmm-none.so.0", "none", NULL, 0, "nothing"),
+       "a library that is not there: false (and a warning)");
+    if (!hmm_backtrace_load())
+        bail("cannot load the unwinders");
+    thread_start();
     Dl_info where;
-    ok(dladdr((void *)_Unwind_Backtrace, &where) && strstr(where.dli_fname, "libgcc_s"),
+    ok(dladdr((void *)hmm_unwind.first, &where) && strstr(where.dli_fname, "libgcc_s"),
        "_Unwind_Backtrace is libgcc's (libunwind has one too)");
+    ok(dladdr((void *)hmm_unwind.later, &where) && strstr(where.dli_fname, "libunwind"),
+       "unw_backtrace is libunwind's");
+    /* glibc's, or AddressSanitizer's, which intercepts it. */
+    void *bt = dlsym(RTLD_DEFAULT, "backtrace");
+    ok(bt && dladdr(bt, &where) && !strstr(where.dli_fname, "libunwind"),
+       "backtrace is not libunwind's (which, loaded, exports one too)");
 
     hmm_stack *main_stack = captures(MANY);
     ok(main_stack && main_stack->depth >= DEPTH + 2,

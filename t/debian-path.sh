@@ -265,6 +265,15 @@ check "hmm-run really preloads the installed library" \
     sh -c 'hmm-run cat /proc/self/maps | grep -q "/libhmm\.so\.1"'
 check "hmm-run --stats prints statistics" \
     sh -c 'hmm-run --stats true 2>&1 >/dev/null | grep -q mapped'
+# libhmm.so.1 is linked with libc only: the libraries of the leak report
+# and the heap profile (libgcc_s, libunwind, libm) are loaded when they are
+# on, so the package must have brought them in.
+check "hmm-run --leaks reports, with no library missing" \
+    sh -c 'hmm-run --leaks sort -n input.txt 2>&1 >/dev/null | grep -q "^libhmm: leaks:" &&
+        ! hmm-run --leaks true 2>&1 | grep -q "cannot load"'
+check "hmm-run --profile writes a profile, with no library missing" \
+    sh -c 'hmm-run --profile=prof.txt sort -n input.txt 2>prof.err >/dev/null &&
+        test -f prof.txt.heap && ! grep -q "cannot load" prof.err'
 hmm-run sh -c 'exit 7'
 check "hmm-run passes the exit status on" test $? -eq 7
 hmm-run /nonexistent/program 2> /dev/null
