@@ -16,30 +16,6 @@
 #include "tap.h"
 #include "testlib.h"
 
-typedef void *(*aligned_fn)(size_t align, size_t size);
-
-#if HMM_TEST_INTERPOSE
-static void *via_posix_memalign(size_t align, size_t size)
-{
-    void *p = NULL;
-    return posix_memalign(&p, align, size) == 0 ? p : NULL;
-}
-static void *via_memalign(size_t align, size_t size) { return memalign(align, size); }
-static void *via_aligned_alloc(size_t align, size_t size) { return aligned_alloc(align, size); }
-#endif
-
-static const struct {
-    const char *name;
-    aligned_fn fn;
-} fns[] = {
-    {"HmmAlignedAlloc", HmmAlignedAlloc},
-#if HMM_TEST_INTERPOSE
-    {"aligned_alloc", via_aligned_alloc},
-    {"posix_memalign", via_posix_memalign},
-    {"memalign", via_memalign},
-#endif
-};
-
 /* Size-class boundaries and the sizes next to them: four steps per
  * doubling from 16 bytes to 64 KiB, and the 512-byte steps from 4 to
  * 8 KiB, each minus one, itself and plus one. */
@@ -72,18 +48,21 @@ static size_t test_align(size_t f, size_t align, const size_t *sizes, size_t nsi
         size_t usable[PER];
         for (size_t k = 0; k < PER; k++) {
             errno = 0;
-            char *p = fns[f].fn(align, n);
+            char *p = test_aligned_apis[f].fn(align, n);
             blocks[k] = p;
             if (!p) {
                 if (bad++ < 3)
-                    diag("%s(%zu, %zu) failed, errno %d", fns[f].name, align, n, errno);
+                    diag("%s(%zu, %zu) failed, errno %d", test_aligned_apis[f].name, align, n,
+                         errno);
                 continue;
             }
             usable[k] = HmmUsableSize(p);
             if (!aligned_to(p, align) && bad++ < 3)
-                diag("%s(%zu, %zu) = %p is not aligned", fns[f].name, align, n, (void *)p);
+                diag("%s(%zu, %zu) = %p is not aligned", test_aligned_apis[f].name, align, n,
+                     (void *)p);
             if (usable[k] < n && bad++ < 3)
-                diag("%s(%zu, %zu): usable size %zu", fns[f].name, align, n, usable[k]);
+                diag("%s(%zu, %zu): usable size %zu", test_aligned_apis[f].name, align, n,
+                     usable[k]);
             if (n <= SMALL_MAX && usable[k] > SMALL_MAX && align <= 4096)
                 sampled++;
             fill(p, usable[k], n * PER + k);
@@ -94,13 +73,15 @@ static size_t test_align(size_t f, size_t align, const size_t *sizes, size_t nsi
                 continue;
             long at = check_fill(p, usable[k], n * PER + k);
             if (at >= 0 && bad++ < 3)
-                diag("%s(%zu, %zu): block changed at offset %ld", fns[f].name, align, n, at);
+                diag("%s(%zu, %zu): block changed at offset %ld", test_aligned_apis[f].name, align,
+                     n, at);
             if (k == 0) {
                 /* realloc keeps the usable bytes, whatever way it moves. */
                 p = HmmRealloc(p, 2 * usable[k] + 1);
                 if (!p || check_fill(p, usable[k], n * PER + k) >= 0) {
                     if (bad++ < 3)
-                        diag("%s(%zu, %zu): realloc lost the contents", fns[f].name, align, n);
+                        diag("%s(%zu, %zu): realloc lost the contents", test_aligned_apis[f].name,
+                             align, n);
                     if (!p)
                         continue;
                 }
@@ -128,11 +109,11 @@ int main(int argc, char **argv)
     plan_lazy();
     size_t sizes[13 * 12 + 7 * 3];
     size_t nsizes = make_sizes(sizes);
-    for (size_t f = 0; f < sizeof fns / sizeof fns[0]; f++)
+    for (size_t f = 0; f < N_ALIGNED_APIS; f++)
         for (size_t align = 16; align <= (1 << 20); align <<= 1)
             is_int(0, (long long)test_align(f, align, sizes, nsizes),
                    "%s: alignment %zu, %zu sizes around the class boundaries x %d blocks",
-                   fns[f].name, align, nsizes, PER);
+                   test_aligned_apis[f].name, align, nsizes, PER);
     ok(sampled > 0, "the heap profile sampled %zu of the small aligned blocks", sampled);
 #if !HMM_TEST_INTERPOSE
     skip(1, "malloc family: not libhmm's in this build (sanitizers), Hmm* API only");

@@ -12,32 +12,6 @@
 #include "tap.h"
 #include "testlib.h"
 
-typedef void *(*aligned_fn)(size_t align, size_t size);
-
-#if HMM_TEST_INTERPOSE
-static void *via_posix_memalign(size_t align, size_t size)
-{
-    void *p = NULL;
-    int r = posix_memalign(&p, align, size);
-    return r == 0 ? p : NULL;
-}
-static void *via_memalign(size_t align, size_t size) { return memalign(align, size); }
-static void *via_aligned_alloc(size_t align, size_t size) { return aligned_alloc(align, size); }
-#endif
-
-static const struct {
-    const char *name;
-    aligned_fn fn;
-    size_t min_align; /* smallest alignment the function accepts */
-} fns[] = {
-    {"HmmAlignedAlloc", HmmAlignedAlloc, 1},
-#if HMM_TEST_INTERPOSE
-    {"aligned_alloc", via_aligned_alloc, 1},
-    {"posix_memalign", via_posix_memalign, sizeof(void *)},
-    {"memalign", via_memalign, 1},
-#endif
-};
-
 /* Touches the block: all of it when small, its ends and every 64 KiB
  * otherwise (the large alignments would map gigabytes). */
 static void touch(char *p, size_t n, uint64_t tag)
@@ -76,18 +50,20 @@ static void test_fn(size_t f, size_t align)
         for (size_t k = 0; k < PER; k++) {
             size_t n = sizes[s];
             errno = 0;
-            char *p = fns[f].fn(align, n);
+            char *p = test_aligned_apis[f].fn(align, n);
             blocks[s][k] = p;
             if (!p) {
                 if (bad++ < 3)
-                    diag("%s(%zu, %zu) failed, errno %d", fns[f].name, align, n, errno);
+                    diag("%s(%zu, %zu) failed, errno %d", test_aligned_apis[f].name, align, n,
+                         errno);
                 continue;
             }
             if (!aligned_to(p, want) && bad++ < 3)
-                diag("%s(%zu, %zu) = %p is not %zu-aligned", fns[f].name, align, n, (void *)p,
-                     want);
+                diag("%s(%zu, %zu) = %p is not %zu-aligned", test_aligned_apis[f].name, align, n,
+                     (void *)p, want);
             if (HmmUsableSize(p) < n && bad++ < 3)
-                diag("%s(%zu, %zu): usable size %zu", fns[f].name, align, n, HmmUsableSize(p));
+                diag("%s(%zu, %zu): usable size %zu", test_aligned_apis[f].name, align, n,
+                     HmmUsableSize(p));
             touch(p, n, s * PER + k + align);
         }
     for (size_t s = 0; s < nsizes; s++)
@@ -96,7 +72,8 @@ static void test_fn(size_t f, size_t align)
                 continue;
             long at = verify(blocks[s][k], sizes[s], s * PER + k + align);
             if (at >= 0 && bad++ < 3)
-                diag("%s(%zu, %zu): block changed at offset %ld", fns[f].name, align, sizes[s], at);
+                diag("%s(%zu, %zu): block changed at offset %ld", test_aligned_apis[f].name, align,
+                     sizes[s], at);
 #if HMM_TEST_INTERPOSE
             switch (k) {
             case 0:
@@ -118,15 +95,15 @@ static void test_fn(size_t f, size_t align)
             HmmFree(blocks[s][k]);
 #endif
         }
-    is_int(0, (long long)bad, "%s: alignment %zu, %zu sizes x %d blocks", fns[f].name, align,
-           nsizes, PER);
+    is_int(0, (long long)bad, "%s: alignment %zu, %zu sizes x %d blocks", test_aligned_apis[f].name,
+           align, nsizes, PER);
 }
 
 int main(void)
 {
     plan_lazy();
-    for (size_t f = 0; f < sizeof fns / sizeof fns[0]; f++) {
-        for (size_t align = fns[f].min_align; align <= (1 << 20); align <<= 1)
+    for (size_t f = 0; f < N_ALIGNED_APIS; f++) {
+        for (size_t align = test_aligned_apis[f].min_align; align <= (1 << 20); align <<= 1)
             test_fn(f, align);
         test_fn(f, 2 << 20);
         test_fn(f, 4 << 20);

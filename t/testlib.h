@@ -179,4 +179,34 @@ static const alloc_api test_apis[] = {
 };
 #define N_APIS (sizeof test_apis / sizeof test_apis[0])
 
+/* The aligned-allocation entry points, each as fn(align, size). */
+typedef struct aligned_api {
+    const char *name;
+    void *(*fn)(size_t align, size_t size);
+    size_t min_align; /* smallest alignment the function accepts */
+} aligned_api;
+
+#if HMM_TEST_INTERPOSE
+static inline void *via_posix_memalign(size_t align, size_t size)
+{
+    void *p = NULL;
+    return posix_memalign(&p, align, size) == 0 ? p : NULL;
+}
+static inline void *via_memalign(size_t align, size_t size) { return memalign(align, size); }
+static inline void *via_aligned_alloc(size_t align, size_t size)
+{
+    return aligned_alloc(align, size);
+}
+#endif
+
+static const aligned_api test_aligned_apis[] = {
+    {"HmmAlignedAlloc", HmmAlignedAlloc, 1},
+#if HMM_TEST_INTERPOSE
+    {"aligned_alloc", via_aligned_alloc, 1},
+    {"posix_memalign", via_posix_memalign, sizeof(void *)},
+    {"memalign", via_memalign, 1},
+#endif
+};
+#define N_ALIGNED_APIS (sizeof test_aligned_apis / sizeof test_aligned_apis[0])
+
 #endif
