@@ -73,8 +73,6 @@ static void *via_reallocarray(size_t a, size_t n)
     (void)a;
     return reallocarray(NULL, n, 1);
 }
-static void *via_aligned_alloc(size_t a, size_t n) { return aligned_alloc(a, n); }
-static void *via_memalign(size_t a, size_t n) { return memalign(a, n); }
 static void *via_valloc(size_t a, size_t n)
 {
     (void)a;
@@ -84,16 +82,6 @@ static void *via_pvalloc(size_t a, size_t n)
 {
     (void)a;
     return pvalloc(n);
-}
-static void *via_posix_memalign(size_t a, size_t n)
-{
-    void *p = NULL;
-    int r = posix_memalign(&p, a, n);
-    if (r != 0) {
-        errno = r;
-        return NULL;
-    }
-    return p;
 }
 #endif
 

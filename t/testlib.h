@@ -7,6 +7,7 @@
 #ifndef HMM_TESTLIB_H
 #define HMM_TESTLIB_H
 
+#include <errno.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -187,10 +188,16 @@ typedef struct aligned_api {
 } aligned_api;
 
 #if HMM_TEST_INTERPOSE
+/* NULL with errno set on failure, like the others. */
 static inline void *via_posix_memalign(size_t align, size_t size)
 {
     void *p = NULL;
-    return posix_memalign(&p, align, size) == 0 ? p : NULL;
+    int r = posix_memalign(&p, align, size);
+    if (r != 0) {
+        errno = r;
+        return NULL;
+    }
+    return p;
 }
 static inline void *via_memalign(size_t align, size_t size) { return memalign(align, size); }
 static inline void *via_aligned_alloc(size_t align, size_t size)
