@@ -54,6 +54,16 @@ hmm_span *hmm_locate(const void *p, const char *func, hmm_chunk **cp)
     return s;
 }
 
+/* What free's fast path checks of block p of span s beyond its chunk and
+ * owner: a slab's block, at the start of one carved (the bound made from
+ * carved, as a full slab's limit is 0), not marked free (key is its
+ * mark).  The ways below that skip hmm_locate check this much. */
+static bool live_small_block(const hmm_span *s, const void *p, uintptr_t key)
+{
+    return s->kind == HMM_SPAN_SLAB && hmm_slab_block_carved(s, p) &&
+           ((const hmm_block *)p)->key != key;
+}
+
 /* Secure mode's common case, with the checks of free's fast path (which
  * secure mode never takes): a small block of the calling thread's heap,
  * not marked free.  NULL for anything else, for hmm_locate to tell
@@ -66,8 +76,7 @@ static hmm_span *locate_owned(const void *p, hmm_chunk **cp)
     if (c->heap != hmm_tls_thread_heap)
         return NULL;
     hmm_span *s = hmm_span_of(c, p);
-    if (s->kind != HMM_SPAN_SLAB || !hmm_slab_block_carved(s, p) ||
-        ((const hmm_block *)p)->key == hmm_free_key(p))
+    if (!live_small_block(s, p, hmm_free_key(p)))
         return NULL;
     *cp = c;
     return s;
@@ -112,8 +121,7 @@ void hmm_free_other(void *p, hmm_chunk *c, const char *func)
     if (h != &hmm_heap_empty && c->magic == HMM_CHUNK_NORMAL) {
         hmm_span *s = hmm_span_of(c, p);
         uintptr_t key = hmm_free_key(p);
-        if (s->kind == HMM_SPAN_SLAB && hmm_slab_block_carved(s, p) &&
-            ((hmm_block *)p)->key != key) {
+        if (live_small_block(s, p, key)) {
             hmm_outbox_add(h, c->heap, p, key, func);
             return;
         }
@@ -124,12 +132,11 @@ void hmm_free_other(void *p, hmm_chunk *c, const char *func)
 /* Only the thread's own heap reaches here (secure and leaks mode have
  * hmm_heap_empty as the fast path's heap, which owns no chunk), and the
  * chunk map and owner are known: what is left of locate_owned's checks
- * is the kind, the block start within the carved blocks (the bound made
- * from carved, as a full slab's limit is 0) and the free mark. */
+ * is live_small_block. */
 void hmm_free_unarmed(hmm_span *s, void *p, const char *func)
 {
     uintptr_t key = hmm_free_key(p);
-    if (s->kind == HMM_SPAN_SLAB && hmm_slab_block_carved(s, p) && ((hmm_block *)p)->key != key) {
+    if (live_small_block(s, p, key)) {
         hmm_slab_free(hmm_tls_heap, s, p, key);
         return;
     }
