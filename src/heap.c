@@ -74,6 +74,14 @@ bool hmm_heap_init(void)
     return true;
 }
 
+/* Makes h, the calling thread's heap, the one its fast paths use, unless
+ * secure or leaks mode is on: they see every call in the slow paths. */
+static void use_fast_path(hmm_heap *h)
+{
+    if (!hmm_opt.secure && !hmm_opt.leaks)
+        hmm_tls_heap = h;
+}
+
 /* Loading here rather than at the first allocation: dlopen allocates, and
  * the first allocation may come from anywhere (the dynamic loader with its
  * lock held, a libc function holding one of its own); a constructor runs
@@ -91,10 +99,9 @@ void hmm_heap_start(void)
         hmm_opt.leaks = hmm_opt.profile = false;
     hmm_tls_untracked = false;
     hmm_backtrace_thread_start();
-    /* Without leaks mode, this thread's heap may take the fast path (see
-     * hmm_heap_get). */
-    if (!hmm_opt.secure && !hmm_opt.leaks)
-        hmm_tls_heap = hmm_tls_thread_heap;
+    /* Leaks mode may have been turned off: this thread's heap may then
+     * take the fast path. */
+    use_fast_path(hmm_tls_thread_heap);
 }
 
 static hmm_heap *heap_new(void)
@@ -161,9 +168,7 @@ hmm_heap *hmm_heap_get(void)
     }
     __atomic_add_fetch(&active_heaps, 1, __ATOMIC_SEQ_CST);
     hmm_tls_thread_heap = h;
-    /* Secure and leaks mode see every call in the slow paths. */
-    if (!hmm_opt.secure && !hmm_opt.leaks)
-        hmm_tls_heap = h;
+    use_fast_path(h);
     /* After the TLS store: pthread_setspecific may allocate, and so does
      * this. */
     pthread_setspecific(exit_key, h);
