@@ -37,7 +37,6 @@
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
 
 #include "blockmap.h"
 #include "diag.h"
@@ -104,11 +103,17 @@ bool hmm_profile_restart(hmm_heap *h)
     return hmm_opt.profile && !hmm_tls_untracked;
 }
 
-/* How many allocations of size bytes one sample of them stands for:
- * 1 / (1 - exp(-size / rate)).  Only for a sample, so libm is loaded. */
-static double weight(uint64_t size)
+/* The allocations, and their bytes, that one sample of size bytes stands
+ * for: 1 / (1 - exp(-size / rate)) of them, rounded (the weight is at
+ * least 1).  Only for a sample, so libm is loaded. */
+typedef struct estimate {
+    uint64_t count, bytes;
+} estimate;
+
+static estimate estimate_of(uint64_t size)
 {
-    return -1 / libm.expm1(-(double)size / hmm_opt.profile_rate);
+    double w = -1 / libm.expm1(-(double)size / hmm_opt.profile_rate);
+    return (estimate){(uint64_t)(w + 0.5), (uint64_t)(w * (double)size + 0.5)};
 }
 
 void hmm_profile_record(void *p, size_t size)
@@ -116,11 +121,11 @@ void hmm_profile_record(void *p, size_t size)
     hmm_stack *st = hmm_stack_here();
     if (!st || !hmm_blockmap_put(&samples, (uintptr_t)p, st, size))
         return;
-    double w = weight(size); /* >= 1: rounded by adding a half */
+    estimate e = estimate_of(size);
     __atomic_fetch_add(&st->alloc_samples, 1, __ATOMIC_RELAXED);
     __atomic_fetch_add(&st->alloc_sampled_bytes, size, __ATOMIC_RELAXED);
-    __atomic_fetch_add(&st->alloc_count, (uint64_t)(w + 0.5), __ATOMIC_RELAXED);
-    __atomic_fetch_add(&st->alloc_bytes, (uint64_t)(w * (double)size + 0.5), __ATOMIC_RELAXED);
+    __atomic_fetch_add(&st->alloc_count, e.count, __ATOMIC_RELAXED);
+    __atomic_fetch_add(&st->alloc_bytes, e.bytes, __ATOMIC_RELAXED);
     hmm_chunk *c;
     hmm_span *s = hmm_locate(p, "malloc", &c);
     if (s)
@@ -148,11 +153,11 @@ void hmm_profile_atfork(enum hmm_fork_phase phase)
 static void add_live(const hmm_block_rec *r, void *arg)
 {
     (void)arg;
-    double w = weight(r->size);
+    estimate e = estimate_of(r->size);
     r->stack->samples++;
     r->stack->sampled_bytes += r->size;
-    r->stack->count += (uint64_t)(w + 0.5);
-    r->stack->bytes += (uint64_t)(w * (double)r->size + 0.5);
+    r->stack->count += e.count;
+    r->stack->bytes += e.bytes;
 }
 
 /* One folded line per stack of v; frames sym cannot name (or all,
