@@ -47,15 +47,6 @@ static double now_ms(void)
     return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
 }
 
-/* The batches' bookkeeping, zeroed: written before a program takes its
- * baseline RSS, so that the baseline covers it. */
-static struct batch *batches_new(long nbatch)
-{
-    struct batch *b = xmalloc((size_t)nbatch * sizeof *b);
-    memset(b, 0, (size_t)nbatch * sizeof *b);
-    return b;
-}
-
 /* Fills b[0..nbatch) with blocks whose sizes pick() chooses from the bytes
  * the batch holds so far; returns the bytes of the batches that are kept. */
 static size_t batches_fill(struct batch *b, long nbatch, size_t batch_bytes,
@@ -96,11 +87,39 @@ static void batches_free_most(struct batch *b, long nbatch)
     }
 }
 
-/* Checks and frees the kept batches and b itself; returns their bytes. */
-static uint64_t batches_free_rest(struct batch *b, long nbatch)
+/* Where both programs start measuring: about 200 batches (scaled) of
+ * blocks allocated, then all but one in KEEP_EVERY freed. */
+struct batches {
+    struct batch *b;
+    long n;
+    long baseline_kb; /* RSS with the bookkeeping, before any block */
+    long peak_kb;     /* RSS with every block */
+    size_t live;      /* bytes of the batches kept */
+};
+
+static struct batches batches_run(double scale, size_t batch_bytes,
+                                  size_t (*pick)(uint64_t *rng, size_t bytes), uint64_t *rng)
 {
+    struct batches r;
+    r.n = bench_scaled(200, scale, 20);
+    /* Written before the baseline is taken, so that the baseline covers
+     * it. */
+    r.b = xmalloc((size_t)r.n * sizeof *r.b);
+    memset(r.b, 0, (size_t)r.n * sizeof *r.b);
+    r.baseline_kb = rss_kb();
+    r.live = batches_fill(r.b, r.n, batch_bytes, pick, rng);
+    r.peak_kb = rss_kb();
+    batches_free_most(r.b, r.n);
+    return r;
+}
+
+/* Checks and frees the kept batches and the bookkeeping; returns their
+ * bytes. */
+static uint64_t batches_free_rest(struct batches *r)
+{
+    struct batch *b = r->b;
     uint64_t sum = 0;
-    for (long i = 0; i < nbatch; i += KEEP_EVERY) {
+    for (long i = 0; i < r->n; i += KEEP_EVERY) {
         for (int c = 0; c < b[i].count; c++) {
             unsigned char *p = b[i].p[c];
             for (uint32_t k = 0; k < b[i].n[c]; k += 61)

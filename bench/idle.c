@@ -37,18 +37,12 @@ static size_t pick_size(uint64_t *rng, size_t bytes)
 
 int main(int argc, char **argv)
 {
-    double scale = bench_scale(argc, argv);
-    long nbatch = bench_scaled(200, scale, 20);
-    uint64_t rng = 41, sum = 0;
-    struct batch *b = batches_new(nbatch);
-    long baseline = rss_kb();
-    size_t live = batches_fill(b, nbatch, BATCH_BYTES, pick_size, &rng);
-    long peak = rss_kb();
-    batches_free_most(b, nbatch);
+    uint64_t rng = 41;
+    struct batches r = batches_run(bench_scale(argc, argv), BATCH_BYTES, pick_size, &rng);
     /* From here to the end of the samples: no allocator call. */
     double t0 = now_ms();
     long freed = rss_kb(), last = freed;
-    long threshold = baseline + (long)(live * 11 / 10 / 1024) + 8192;
+    long threshold = r.baseline_kb + (long)(r.live * 11 / 10 / 1024) + 8192;
     double t_below = last <= threshold ? 0 : -1;
     static const int mark_ms[NMARK] = {250, 500, 1000, 1500};
     long mark_kb[NMARK] = {-1, -1, -1, -1};
@@ -63,13 +57,13 @@ int main(int argc, char **argv)
             if (mark_kb[m] < 0 && dt >= mark_ms[m])
                 mark_kb[m] = last;
     }
-    sum += batches_free_rest(b, nbatch);
+    uint64_t sum = batches_free_rest(&r);
     fprintf(stderr,
             "idle: baseline_kb=%ld live_kb=%zu peak_kb=%ld threshold_kb=%ld t_below_ms=%.0f "
             "freed_kb=%ld rss250_kb=%ld rss500_kb=%ld rss1000_kb=%ld rss1500_kb=%ld "
             "final_kb=%ld\n",
-            baseline, live / 1024, peak, threshold, t_below, freed, mark_kb[0], mark_kb[1],
-            mark_kb[2], mark_kb[3], last);
+            r.baseline_kb, r.live / 1024, r.peak_kb, threshold, t_below, freed, mark_kb[0],
+            mark_kb[1], mark_kb[2], mark_kb[3], last);
     bench_ok("idle", sum);
     return 0;
 }

@@ -33,17 +33,11 @@ static size_t pick_size(uint64_t *rng, size_t bytes)
 
 int main(int argc, char **argv)
 {
-    double scale = bench_scale(argc, argv);
-    long nbatch = bench_scaled(200, scale, 20);
-    uint64_t rng = 23, sum = 0;
-    struct batch *b = batches_new(nbatch);
-    long baseline = rss_kb();
-    size_t live = batches_fill(b, nbatch, BATCH_BYTES, pick_size, &rng);
-    long peak = rss_kb();
-    batches_free_most(b, nbatch);
+    uint64_t rng = 23;
+    struct batches r = batches_run(bench_scale(argc, argv), BATCH_BYTES, pick_size, &rng);
     double t0 = now_ms();
     long freed = rss_kb();
-    long threshold = baseline + (long)(live * 11 / 10 / 1024);
+    long threshold = r.baseline_kb + (long)(r.live * 11 / 10 / 1024);
     double t_below = -1;
     long last = freed;
     /* RSS at these times after the last free (ms). */
@@ -79,13 +73,13 @@ int main(int argc, char **argv)
     }
     for (int j = 0; j < 64; j++)
         free(keep[j]);
-    sum += batches_free_rest(b, nbatch);
+    uint64_t sum = batches_free_rest(&r);
     fprintf(stderr,
             "memreturn: baseline_kb=%ld live_kb=%zu peak_kb=%ld freed_kb=%ld "
             "threshold_kb=%ld t_below_ms=%.0f rss100_kb=%ld rss250_kb=%ld "
             "rss500_kb=%ld rss1000_kb=%ld final_kb=%ld\n",
-            baseline, live / 1024, peak, freed, threshold, t_below, mark_kb[0], mark_kb[1],
-            mark_kb[2], mark_kb[3], last);
+            r.baseline_kb, r.live / 1024, r.peak_kb, freed, threshold, t_below, mark_kb[0],
+            mark_kb[1], mark_kb[2], mark_kb[3], last);
     bench_ok("memreturn", sum);
     return 0;
 }
