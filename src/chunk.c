@@ -32,12 +32,22 @@ static void format(hmm_chunk *c)
     hmm_tag_set(&c->pages[HMM_CHUNK_PAGES - 1], s);
 }
 
-hmm_chunk *hmm_chunk_acquire(hmm_heap *heap)
+/* Whether a heap's chunk number owned + 1 gets huge pages.  Writing the
+ * header faults in the chunk's first 2 MiB at once: for a thread heap
+ * holding a few hundred KiB that tripled its resident memory (larson's
+ * threads), while a heap that outgrew a chunk fills the next ones. */
+static bool wants_hugepages(size_t owned)
+{
+    return hmm_opt.hugepages == HMM_HUGEPAGES_ALL ||
+           (hmm_opt.hugepages == HMM_HUGEPAGES_DENSE && owned > 0);
+}
+
+hmm_chunk *hmm_chunk_acquire(hmm_heap *heap, size_t owned)
 {
     hmm_chunk *c = hmm_os_map_aligned(HMM_CHUNK_SIZE, HMM_CHUNK_SIZE);
     if (!c)
         return NULL;
-    if (hmm_opt.hugepages)
+    if (wants_hugepages(owned))
         hmm_os_hugepage(c, HMM_CHUNK_SIZE);
     format(c);
     c->heap = heap;

@@ -175,8 +175,9 @@ hmm_inline hmm_span *hmm_span_of_off(hmm_chunk *c, const void *p, size_t *off)
 }
 
 void hmm_chunk_map_set(const void *slot, uint8_t v);
-/* A new chunk for heap, formatted as one free span. */
-hmm_chunk *hmm_chunk_acquire(hmm_heap *heap);
+/* A new chunk for heap, which owns `owned` chunks already, formatted as
+ * one free span. */
+hmm_chunk *hmm_chunk_acquire(hmm_heap *heap, size_t owned);
 /* Unmaps a wholly free chunk. */
 void hmm_chunk_release(hmm_chunk *c);
 

@@ -67,7 +67,8 @@ static void unplace(hmm_chunk *c)
 static char *map(size_t size, size_t align)
 {
     char *p = hmm_os_map_aligned(size, align);
-    if (p && hmm_opt.hugepages)
+    /* A huge block is all one block: as dense as memory gets. */
+    if (p && hmm_opt.hugepages != HMM_HUGEPAGES_OFF)
         hmm_os_hugepage(p, size);
     if (p)
         hmm_stat_mapped((int64_t)size);

@@ -72,7 +72,7 @@ void hmm_options_init(void)
         {"HMM_PURGE_THREAD", NULL, &hmm_opt.purge_thread, 1},
         {"HMM_SECURE", NULL, &hmm_opt.secure, 1},
         {"HMM_HEAP_MAP_INTERVAL", &hmm_opt.heap_map_interval, NULL, HMM_PURGE_DELAY_MAX},
-        {"HMM_HUGEPAGES", NULL, &hmm_opt.hugepages, 1},
+        {"HMM_HUGEPAGES", &hmm_opt.hugepages, NULL, HMM_HUGEPAGES_ALL},
         {"HMM_LEAKS", NULL, &hmm_opt.leaks, 1},
         {"HMM_PROFILE_RATE", &hmm_opt.profile_rate, NULL, HMM_PROFILE_RATE_MAX},
     };

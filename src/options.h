@@ -14,11 +14,15 @@
 #define HMM_PROFILE_RATE_DEFAULT (512 * 1024)
 #define HMM_PROFILE_RATE_MAX (1024 * 1024 * 1024)
 
+/* HMM_HUGEPAGES: none, where memory is dense (huge blocks, a heap's
+ * chunks after its first), or every mapping. */
+enum { HMM_HUGEPAGES_OFF, HMM_HUGEPAGES_DENSE, HMM_HUGEPAGES_ALL };
+
 typedef struct hmm_options {
     bool stats;           /* HMM_STATS: print statistics at exit */
     int stats_fd;         /* where they go: a copy of stderr taken at start */
     uint32_t purge_delay; /* HMM_PURGE_DELAY: ms a free page stays before it is returned */
-    bool hugepages;       /* HMM_HUGEPAGES: ask for transparent huge pages */
+    uint32_t hugepages;   /* HMM_HUGEPAGES: where to ask for transparent huge pages */
     bool purge_thread;    /* HMM_PURGE_THREAD: the background purger (purger.c) */
     bool secure;          /* HMM_SECURE: canaries, poisoned frees, quarantine (secure.c) */
     /* Bytes of dirty free pages a heap keeps before a purge pass is worth

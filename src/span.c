@@ -142,7 +142,7 @@ static hmm_span *take_front(hmm_heap *h, hmm_span *s, size_t n)
 
 static bool add_chunk(hmm_heap *h)
 {
-    hmm_chunk *c = hmm_chunk_acquire(h);
+    hmm_chunk *c = hmm_chunk_acquire(h, h->nchunks);
     if (!c)
         return false;
     pthread_mutex_lock(&h->lock);
