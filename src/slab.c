@@ -130,6 +130,42 @@ static void slab_release(hmm_heap *h, hmm_span *s)
     hmm_span_free(h, s);
 }
 
+/* Pages of emptied slabs a heap keeps as spares.  A loop that allocates a
+ * batch and frees it all (smallloop's batches: about 70 pages of slabs a
+ * round) empties most of its slabs every round; released, each had to be
+ * cut from the span allocator again, its page tags set and every block
+ * threaded anew a page at a time, through the slow path once a page.  A
+ * spare comes back with its blocks threaded, warm, the last freed first.
+ * Their pages would have stayed resident as dirty free spans anyway; what
+ * the budget bounds is what other classes and large blocks cannot reuse
+ * meanwhile, and what an idle heap keeps (hmm_slab_release_spares). */
+#define HMM_SPARE_PAGES 64
+
+/* Keeps emptied slab s (off the heap's lists, not current) as a spare of
+ * its class, or releases it when the budget is spent. */
+static void keep_or_release(hmm_heap *h, hmm_span *s)
+{
+    if (h->spare_pages + s->npages > HMM_SPARE_PAGES) {
+        slab_release(h, s);
+        return;
+    }
+    hmm_list_push(&h->spare[s->cls], &s->link);
+    s->flags |= HMM_SPAN_LISTED;
+    h->spare_pages += s->npages;
+    arm(s);
+}
+
+void hmm_slab_release_spares(hmm_heap *h)
+{
+    for (unsigned c = 0; h->spare_pages && c < HMM_NCLASS; c++)
+        for (hmm_list *l; (l = hmm_list_first(&h->spare[c])) != NULL;) {
+            hmm_span *s = hmm_container_of(l, hmm_span, link);
+            hmm_list_remove(l);
+            h->spare_pages -= s->npages;
+            slab_release(h, s);
+        }
+}
+
 /* Also called on a slab that just stopped being current: a full one
  * leaves the heap's view (its limit 0 sends the next free of one of its
  * blocks to hmm_free_unarmed, which comes back here to list it). */
@@ -140,7 +176,7 @@ void hmm_slab_after_free(hmm_heap *h, hmm_span *s)
     if (s->used == 0) {
         if (s->flags & HMM_SPAN_LISTED)
             hmm_list_remove(&s->link);
-        slab_release(h, s);
+        keep_or_release(h, s);
     } else if (!(s->flags & HMM_SPAN_LISTED)) {
         if (hmm_slab_has_free(s) || s->carved < s->count) {
             hmm_list_push_back(&h->partial[s->cls], &s->link);
@@ -165,6 +201,8 @@ bool hmm_slab_change(hmm_heap *h, unsigned cls)
      * smallloop's peak RSS by 3%.) */
     hmm_span *full = h->cur[cls], *s;
     hmm_list *l = hmm_list_first(&h->partial[cls]);
+    if (!l && (l = hmm_list_first(&h->spare[cls])) != NULL)
+        h->spare_pages -= hmm_container_of(l, hmm_span, link)->npages;
     if (l) {
         hmm_list_remove(l);
         s = hmm_container_of(l, hmm_span, link);
@@ -248,6 +286,7 @@ static void check_slab(hmm_heap *h, hmm_span *s)
 
 void hmm_slab_check_all(hmm_heap *h)
 {
+    size_t spare_pages = 0;
     for (unsigned i = 0; i < HMM_NFAST; i++)
         if (h->fast[i] != h->cur[hmm_class_table[i]])
             hmm_corrupt("heap %p: fast[%u] is not the current slab", (void *)h, i);
@@ -263,5 +302,17 @@ void hmm_slab_check_all(hmm_heap *h)
                 (!hmm_slab_has_free(s) && s->carved == s->count))
                 hmm_corrupt("heap %p: slab %p misfiled", (void *)h, (void *)s);
         }
+        if (!hmm_list_valid(&h->spare[c]))
+            hmm_corrupt("heap %p: spare list %u broken", (void *)h, c);
+        for (hmm_list *l = h->spare[c].next; l != &h->spare[c]; l = l->next) {
+            hmm_span *s = hmm_container_of(l, hmm_span, link);
+            check_slab(h, s);
+            if (s->cls != c || !(s->flags & HMM_SPAN_LISTED) || s->used != 0)
+                hmm_corrupt("heap %p: spare slab %p misfiled", (void *)h, (void *)s);
+            spare_pages += s->npages;
+        }
     }
+    if (spare_pages != h->spare_pages || spare_pages > HMM_SPARE_PAGES)
+        hmm_corrupt("heap %p: %zu pages of spare slabs, counted %zu", (void *)h, spare_pages,
+                    h->spare_pages);
 }
