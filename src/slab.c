@@ -94,12 +94,66 @@ static void set_cur(hmm_heap *h, unsigned cls, hmm_span *s)
     while (++i <= size >> 4);
 }
 
+static void slab_release(hmm_heap *h, hmm_span *s)
+{
+    disarm(s);
+    for (size_t j = 1; j + 1 < s->npages; j++)
+        hmm_tag_clear(&s[j]);
+    hmm_span_free(h, s);
+}
+
+/* Pages of emptied slabs a heap keeps as spares.  A loop that allocates a
+ * batch and frees it all (smallloop's batches: about 70 pages of slabs a
+ * round) empties most of its slabs every round; released, each had to be
+ * cut from the span allocator again, its page tags set and every block
+ * threaded anew a page at a time, through the slow path once a page.  A
+ * spare comes back with its blocks threaded, warm, the last freed first.
+ * Their pages would have stayed resident as dirty free spans anyway, and
+ * go back to the spans before a new slab of another class or a large
+ * block takes fresh pages (kept from them, smallloop's peak RSS grew by
+ * the whole budget, aligned's by 0.7 MiB); the budget bounds what an idle
+ * heap keeps until its next purge check (hmm_heap_maintain). */
+#define HMM_SPARE_PAGES 64
+
+/* Keeps emptied slab s (off the heap's lists, not current) as a spare of
+ * its class, or releases it when the budget is spent. */
+static void keep_or_release(hmm_heap *h, hmm_span *s)
+{
+    if (h->spare_pages + s->npages > HMM_SPARE_PAGES) {
+        slab_release(h, s);
+        return;
+    }
+    hmm_list_push(&h->spare[s->cls], &s->link);
+    s->flags |= HMM_SPAN_LISTED;
+    h->spare_pages += s->npages;
+    arm(s);
+}
+
+/* Releases h's spares, the oldest of a class first, until pages pages
+ * went back or none is left. */
+static void release_spares(hmm_heap *h, size_t pages)
+{
+    for (unsigned c = 0; h->spare_pages && c < HMM_NCLASS; c++)
+        while (pages && h->spare[c].prev != &h->spare[c]) {
+            hmm_span *s = hmm_container_of(h->spare[c].prev, hmm_span, link);
+            hmm_list_remove(&s->link);
+            h->spare_pages -= s->npages;
+            pages = pages > s->npages ? pages - s->npages : 0;
+            slab_release(h, s);
+        }
+}
+
+void hmm_slab_release_spares(hmm_heap *h) { release_spares(h, SIZE_MAX); }
+
 static hmm_span *slab_new(hmm_heap *h, unsigned cls)
 {
     /* h->cur[cls] is still the slab this one replaces (hmm_span_empty,
      * of 0 pages, when there is none). */
     hmm_class_info g = hmm_slab_geometry(cls, h->cur[cls]->npages);
     const hmm_class_info *ci = &g;
+    /* Spares of other classes go first: their pages, warm, may be the
+     * new slab's, where fresh pages would add to the resident set. */
+    release_spares(h, ci->pages);
     bool zeroed;
     hmm_span *s = hmm_span_alloc(h, ci->pages, 1, &zeroed);
     if (!s)
@@ -122,49 +176,6 @@ static hmm_span *slab_new(hmm_heap *h, unsigned cls)
 
 _Static_assert(HMM_SMALL_MAX <= UINT16_MAX, "a block size fits hmm_span.bsize");
 
-static void slab_release(hmm_heap *h, hmm_span *s)
-{
-    disarm(s);
-    for (size_t j = 1; j + 1 < s->npages; j++)
-        hmm_tag_clear(&s[j]);
-    hmm_span_free(h, s);
-}
-
-/* Pages of emptied slabs a heap keeps as spares.  A loop that allocates a
- * batch and frees it all (smallloop's batches: about 70 pages of slabs a
- * round) empties most of its slabs every round; released, each had to be
- * cut from the span allocator again, its page tags set and every block
- * threaded anew a page at a time, through the slow path once a page.  A
- * spare comes back with its blocks threaded, warm, the last freed first.
- * Their pages would have stayed resident as dirty free spans anyway; what
- * the budget bounds is what other classes and large blocks cannot reuse
- * meanwhile, and what an idle heap keeps (hmm_slab_release_spares). */
-#define HMM_SPARE_PAGES 64
-
-/* Keeps emptied slab s (off the heap's lists, not current) as a spare of
- * its class, or releases it when the budget is spent. */
-static void keep_or_release(hmm_heap *h, hmm_span *s)
-{
-    if (h->spare_pages + s->npages > HMM_SPARE_PAGES) {
-        slab_release(h, s);
-        return;
-    }
-    hmm_list_push(&h->spare[s->cls], &s->link);
-    s->flags |= HMM_SPAN_LISTED;
-    h->spare_pages += s->npages;
-    arm(s);
-}
-
-void hmm_slab_release_spares(hmm_heap *h)
-{
-    for (unsigned c = 0; h->spare_pages && c < HMM_NCLASS; c++)
-        for (hmm_list *l; (l = hmm_list_first(&h->spare[c])) != NULL;) {
-            hmm_span *s = hmm_container_of(l, hmm_span, link);
-            hmm_list_remove(l);
-            h->spare_pages -= s->npages;
-            slab_release(h, s);
-        }
-}
 
 /* Also called on a slab that just stopped being current: a full one
  * leaves the heap's view (its limit 0 sends the next free of one of its
