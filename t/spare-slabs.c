@@ -7,7 +7,10 @@
  * pages: of slabs of 1, 2 and then 4 pages, at most 17); the thread's
  * exit releases them.  Counted with the statistics' live slabs in a
  * thread run twice (the second adopts the first's heap, whose slabs its
- * exit released); nothing is timed.
+ * exit released); nothing is timed.  A heap whose thread exited keeps no
+ * spares either: when another thread frees the batch it left, the slabs
+ * that empty are released (no thread of its own will take them again, and
+ * purges reach only free spans).
  */
 #include <pthread.h>
 
@@ -55,19 +58,26 @@ static void *run(void *arg)
     return NULL;
 }
 
-static void run_thread(void)
+static void *leave_batch(void *arg)
+{
+    (void)arg;
+    batch(SMALL);
+    return NULL;
+}
+
+static void run_thread(void *(*fn)(void *))
 {
     pthread_t t;
-    if (pthread_create(&t, NULL, run, NULL) != 0 || pthread_join(t, NULL) != 0)
+    if (pthread_create(&t, NULL, fn, NULL) != 0 || pthread_join(t, NULL) != 0)
         bail("thread failed");
 }
 
 int main(void)
 {
-    plan(6);
-    run_thread();
+    plan(7);
+    run_thread(run);
     uint64_t before = live_slabs();
-    run_thread();
+    run_thread(run);
     ok(made >= 3, "a batch of %d blocks of 512 bytes takes several slabs (%llu)", SMALL,
        (unsigned long long)made);
     is_int((long long)made, (long long)kept, "freed, its slabs stay: the current one and spares");
@@ -78,5 +88,9 @@ int main(void)
        (unsigned long long)big_kept);
     is_int((long long)before, (long long)live_slabs(),
            "the thread's exit releases its spares with its other slabs");
+    run_thread(leave_batch);
+    unbatch(SMALL); /* six full outbox batches, each sent (and drained) as it fills */
+    is_int((long long)before, (long long)live_slabs(),
+           "a batch freed into the heap of a thread that exited leaves no spares");
     return tap_done();
 }
