@@ -43,7 +43,11 @@ void *hmm_alloc_block(size_t size, size_t align, bool *zeroed, const char *func)
     size_t np = hmm_align_up(size, HMM_PAGE_SIZE) >> HMM_PAGE_SHIFT;
     if (np <= (HMM_LARGE_MAX >> HMM_PAGE_SHIFT) && np + align_pages - 1 <= HMM_USABLE_PAGES) {
         hmm_heap *h = heap_for_alloc(func);
-        return h ? hmm_large_alloc(h, np, align_pages, zeroed) : NULL;
+        if (!h)
+            return NULL;
+        /* As for a new slab: the spares' pages before fresh ones. */
+        hmm_slab_release_spares(h);
+        return hmm_large_alloc(h, np, align_pages, zeroed);
     }
     return hmm_heap_init() ? hmm_huge_alloc(size, align, zeroed) : NULL;
 }

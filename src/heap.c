@@ -122,6 +122,7 @@ static hmm_heap *heap_new(void)
     for (unsigned c = 0; c < HMM_NCLASS; c++) {
         h->cur[c] = &hmm_span_empty;
         hmm_list_init(&h->partial[c]);
+        hmm_list_init(&h->spare[c]);
     }
     for (unsigned b = 0; b < HMM_NBINS; b++)
         hmm_list_init(&h->bins[b]);
@@ -190,6 +191,10 @@ static void reclaim_abandoned(const char *func)
 void hmm_heap_maintain(hmm_heap *h, const char *func)
 {
     uint64_t now = hmm_os_now_ms();
+    /* Spares go back to the spans before a pass, so that a heap that
+     * stops allocating keeps none for longer than two passes. */
+    if (hmm_span_purge_due(h, now))
+        hmm_slab_release_spares(h);
     hmm_span_purge_if_due(h, now);
     hmm_heap_map_tick(now);
     if (now < h->next_reclaim)
@@ -211,14 +216,15 @@ hmm_heap *hmm_heap_next(hmm_heap *h)
 }
 
 /* Returns h's free memory to its spans (its outbox sent, remote frees
- * taken back, and with retire its current slabs let go, so empty ones are
- * released), then to the kernel as how and keep say.  Only h's owner may
- * call this. */
+ * taken back, its spare slabs released, and with retire its current slabs
+ * let go, so empty ones are released too), then to the kernel as how and
+ * keep say.  Only h's owner may call this. */
 static size_t give_back(hmm_heap *h, bool retire, enum hmm_purge how, size_t keep, const char *func)
 {
     hmm_catch_up(h, func);
     if (retire)
         hmm_slab_retire_all(h);
+    hmm_slab_release_spares(h);
     return hmm_span_purge(h, how, keep);
 }
 

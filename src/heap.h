@@ -47,6 +47,10 @@ struct hmm_heap {
     hmm_span *cur[HMM_NCLASS];    /* slab allocated from, per class */
     int64_t sample_left;          /* bytes to the heap profile's next sample (profile.h) */
     hmm_list partial[HMM_NCLASS]; /* other slabs with free blocks */
+    /* Emptied slabs kept for the class's next slab, the last emptied
+     * first, and their pages (slab.c). */
+    hmm_list spare[HMM_NCLASS];
+    size_t spare_pages;
     hmm_list bins[HMM_NBINS];     /* free spans, by length */
     uint64_t binmap;              /* bit b set when bins[b] is not empty */
     hmm_list chunks;              /* chunks owned */

@@ -74,6 +74,9 @@ size_t hmm_remote_reclaim(hmm_heap *h, enum hmm_purge how, size_t keep, const ch
                                      __ATOMIC_RELAXED))
         return 0;
     hmm_remote_drain(h, func);
+    /* The slabs the drain emptied would wait as spares for a thread that
+     * may never come, out of the purge's reach. */
+    hmm_slab_release_spares(h);
     size_t released = how == HMM_PURGE_IDLE ? hmm_span_purge_if_due(h, hmm_os_now_ms())
                                             : hmm_span_purge(h, how, keep);
     __atomic_store_n(&h->state, HMM_HEAP_ABANDONED, __ATOMIC_RELEASE);

@@ -94,12 +94,66 @@ static void set_cur(hmm_heap *h, unsigned cls, hmm_span *s)
     while (++i <= size >> 4);
 }
 
+static void slab_release(hmm_heap *h, hmm_span *s)
+{
+    disarm(s);
+    for (size_t j = 1; j + 1 < s->npages; j++)
+        hmm_tag_clear(&s[j]);
+    hmm_span_free(h, s);
+}
+
+/* Pages of emptied slabs a heap keeps as spares.  A loop that allocates a
+ * batch and frees it all (smallloop's batches: about 70 pages of slabs a
+ * round) empties most of its slabs every round; released, each had to be
+ * cut from the span allocator again, its page tags set and every block
+ * threaded anew a page at a time, through the slow path once a page.  A
+ * spare comes back with its blocks threaded, warm, the last freed first.
+ * Their pages would have stayed resident as dirty free spans anyway, and
+ * go back to the spans before a new slab of another class or a large
+ * block takes fresh pages (kept from them, smallloop's peak RSS grew by
+ * the whole budget, aligned's by 0.7 MiB); the budget bounds what an idle
+ * heap keeps until its next purge check (hmm_heap_maintain). */
+#define HMM_SPARE_PAGES 64
+
+/* Keeps emptied slab s (off the heap's lists, not current) as a spare of
+ * its class, or releases it when the budget is spent. */
+static void keep_or_release(hmm_heap *h, hmm_span *s)
+{
+    if (h->spare_pages + s->npages > HMM_SPARE_PAGES) {
+        slab_release(h, s);
+        return;
+    }
+    hmm_list_push(&h->spare[s->cls], &s->link);
+    s->flags |= HMM_SPAN_LISTED;
+    h->spare_pages += s->npages;
+    arm(s);
+}
+
+/* Releases h's spares, the oldest of a class first, until pages pages
+ * went back or none is left. */
+static void release_spares(hmm_heap *h, size_t pages)
+{
+    for (unsigned c = 0; h->spare_pages && c < HMM_NCLASS; c++)
+        while (pages && h->spare[c].prev != &h->spare[c]) {
+            hmm_span *s = hmm_container_of(h->spare[c].prev, hmm_span, link);
+            hmm_list_remove(&s->link);
+            h->spare_pages -= s->npages;
+            pages = pages > s->npages ? pages - s->npages : 0;
+            slab_release(h, s);
+        }
+}
+
+void hmm_slab_release_spares(hmm_heap *h) { release_spares(h, SIZE_MAX); }
+
 static hmm_span *slab_new(hmm_heap *h, unsigned cls)
 {
     /* h->cur[cls] is still the slab this one replaces (hmm_span_empty,
      * of 0 pages, when there is none). */
     hmm_class_info g = hmm_slab_geometry(cls, h->cur[cls]->npages);
     const hmm_class_info *ci = &g;
+    /* Spares of other classes go first: their pages, warm, may be the
+     * new slab's, where fresh pages would add to the resident set. */
+    release_spares(h, ci->pages);
     bool zeroed;
     hmm_span *s = hmm_span_alloc(h, ci->pages, 1, &zeroed);
     if (!s)
@@ -122,13 +176,6 @@ static hmm_span *slab_new(hmm_heap *h, unsigned cls)
 
 _Static_assert(HMM_SMALL_MAX <= UINT16_MAX, "a block size fits hmm_span.bsize");
 
-static void slab_release(hmm_heap *h, hmm_span *s)
-{
-    disarm(s);
-    for (size_t j = 1; j + 1 < s->npages; j++)
-        hmm_tag_clear(&s[j]);
-    hmm_span_free(h, s);
-}
 
 /* Also called on a slab that just stopped being current: a full one
  * leaves the heap's view (its limit 0 sends the next free of one of its
@@ -140,7 +187,7 @@ void hmm_slab_after_free(hmm_heap *h, hmm_span *s)
     if (s->used == 0) {
         if (s->flags & HMM_SPAN_LISTED)
             hmm_list_remove(&s->link);
-        slab_release(h, s);
+        keep_or_release(h, s);
     } else if (!(s->flags & HMM_SPAN_LISTED)) {
         if (hmm_slab_has_free(s) || s->carved < s->count) {
             hmm_list_push_back(&h->partial[s->cls], &s->link);
@@ -165,6 +212,8 @@ bool hmm_slab_change(hmm_heap *h, unsigned cls)
      * smallloop's peak RSS by 3%.) */
     hmm_span *full = h->cur[cls], *s;
     hmm_list *l = hmm_list_first(&h->partial[cls]);
+    if (!l && (l = hmm_list_first(&h->spare[cls])) != NULL)
+        h->spare_pages -= hmm_container_of(l, hmm_span, link)->npages;
     if (l) {
         hmm_list_remove(l);
         s = hmm_container_of(l, hmm_span, link);
@@ -248,6 +297,7 @@ static void check_slab(hmm_heap *h, hmm_span *s)
 
 void hmm_slab_check_all(hmm_heap *h)
 {
+    size_t spare_pages = 0;
     for (unsigned i = 0; i < HMM_NFAST; i++)
         if (h->fast[i] != h->cur[hmm_class_table[i]])
             hmm_corrupt("heap %p: fast[%u] is not the current slab", (void *)h, i);
@@ -263,5 +313,17 @@ void hmm_slab_check_all(hmm_heap *h)
                 (!hmm_slab_has_free(s) && s->carved == s->count))
                 hmm_corrupt("heap %p: slab %p misfiled", (void *)h, (void *)s);
         }
+        if (!hmm_list_valid(&h->spare[c]))
+            hmm_corrupt("heap %p: spare list %u broken", (void *)h, c);
+        for (hmm_list *l = h->spare[c].next; l != &h->spare[c]; l = l->next) {
+            hmm_span *s = hmm_container_of(l, hmm_span, link);
+            check_slab(h, s);
+            if (s->cls != c || !(s->flags & HMM_SPAN_LISTED) || s->used != 0)
+                hmm_corrupt("heap %p: spare slab %p misfiled", (void *)h, (void *)s);
+            spare_pages += s->npages;
+        }
     }
+    if (spare_pages != h->spare_pages || spare_pages > HMM_SPARE_PAGES)
+        hmm_corrupt("heap %p: %zu pages of spare slabs, counted %zu", (void *)h, spare_pages,
+                    h->spare_pages);
 }

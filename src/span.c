@@ -431,7 +431,7 @@ static size_t purge_if_due(hmm_heap *h, uint64_t now)
 size_t hmm_span_purge_if_due(hmm_heap *h, uint64_t now)
 {
     /* Most calls find nothing due, and take no lock. */
-    if (now < h->next_purge && __atomic_load_n(&h->trim_request, __ATOMIC_RELAXED) == 0)
+    if (!hmm_span_purge_due(h, now))
         return 0;
     lock(h);
     size_t released = purge_if_due(h, now);

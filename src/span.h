@@ -23,6 +23,11 @@ void hmm_span_shrink(hmm_heap *h, hmm_span *s, size_t npages);
  * leaving up to keep bytes of dirty free pages resident (malloc_trim's
  * pad); returns the bytes given back. */
 size_t hmm_span_purge(hmm_heap *h, enum hmm_purge how, size_t keep);
+/* True when hmm_span_purge_if_due(h, now) would make a pass. */
+hmm_inline bool hmm_span_purge_due(const hmm_heap *h, uint64_t now)
+{
+    return now >= h->next_purge || __atomic_load_n(&h->trim_request, __ATOMIC_RELAXED) != 0;
+}
 /* An IDLE pass when one is due at time now (hmm_os_now_ms()), or a FORCE
  * one at once when another thread asked (h->trim_request); returns the
  * bytes given back. */

@@ -111,6 +111,28 @@ static void hmm_free_inside_full_slab(void)
     bad_ptr = fill_slab() + 8;
     HmmFree(bad_ptr);
 }
+/* 300 blocks of 64 bytes, all freed: the slabs before the current one
+ * are empty, and kept as spares of their class.  Returns the first block,
+ * in the first of them. */
+static char *empty_slabs(void)
+{
+    static void *blocks[300];
+    for (int i = 0; i < 300; i++)
+        blocks[i] = HmmAlloc(64);
+    for (int i = 0; i < 300; i++)
+        HmmFree(blocks[i]);
+    return blocks[0];
+}
+static void hmm_double_free_spare_slab(void)
+{
+    bad_ptr = empty_slabs();
+    HmmFree(bad_ptr);
+}
+static void hmm_free_inside_spare_slab(void)
+{
+    bad_ptr = empty_slabs() + 8;
+    HmmFree(bad_ptr);
+}
 /* Misuse from a thread that does not own the block.  The thread
  * allocates first, so it has a heap and an outbox of its own and its frees
  * take the cross-thread path; with twice, it frees the pointer again. */
@@ -164,6 +186,19 @@ static void hmm_other_double_free_full_slab(void)
 static void hmm_other_free_inside_full_slab(void)
 {
     bad_ptr = fill_slab() + 8;
+    free_in_other_thread(bad_ptr, 0);
+}
+static void *no_op(void *arg) { return arg; }
+static void hmm_other_double_free_spare_slab(void)
+{
+    /* A thread's first start allocates (glibc: the thread's DTV, in a
+     * class new to this heap), and a new slab takes a spare's pages: the
+     * pointer would be a live block again.  A later start reuses what the
+     * first left. */
+    pthread_t t;
+    if (pthread_create(&t, NULL, no_op, NULL) != 0 || pthread_join(t, NULL) != 0)
+        _exit(5);
+    bad_ptr = empty_slabs();
     free_in_other_thread(bad_ptr, 0);
 }
 static void hmm_other_free_large_twice(void)
@@ -361,6 +396,10 @@ int main(int argc, char **argv)
                  hmm_double_free_full_slab, "HmmFree", "double free");
     expect_abort("HmmFree of a pointer inside a block of a full slab", hmm_free_inside_full_slab,
                  "HmmFree", "invalid pointer");
+    expect_abort("HmmFree twice in an emptied slab kept as a spare", hmm_double_free_spare_slab,
+                 "HmmFree", "double free");
+    expect_abort("HmmFree of a pointer inside a block of a spare slab",
+                 hmm_free_inside_spare_slab, "HmmFree", "invalid pointer");
     expect_abort("HmmFree twice from another thread", hmm_other_double_free, "HmmFree",
                  "double free");
     expect_abort("HmmFree from another thread of a block its owner freed",
@@ -373,6 +412,8 @@ int main(int argc, char **argv)
                  hmm_other_double_free_full_slab, "HmmFree", "double free");
     expect_abort("HmmFree from another thread of a pointer inside a block of a full slab",
                  hmm_other_free_inside_full_slab, "HmmFree", "invalid pointer");
+    expect_abort("HmmFree from another thread of a block in a spare slab",
+                 hmm_other_double_free_spare_slab, "HmmFree", "double free");
     expect_abort("HmmFree twice from another thread (large block)", hmm_other_free_large_twice,
                  "HmmFree", "double free");
     expect_abort("HmmRealloc of a stack address", hmm_realloc_stack, "HmmRealloc",
