@@ -5,7 +5,9 @@
  * programs bound to malloc@GLIBC_2.2.5.  Left out of the sanitizer build.
  */
 #include <errno.h>
+#include <malloc.h>
 #include <stdint.h>
+#include <stdlib.h>
 
 #include "heap.h"
 
@@ -83,6 +85,10 @@ HMM_EXPORT size_t malloc_usable_size(void *ptr)
 {
     return hmm_usable_size(ptr, "malloc_usable_size");
 }
+
+/* C23's, which this C library's stdlib.h does not declare yet. */
+void free_sized(void *ptr, size_t size);
+void free_aligned_sized(void *ptr, size_t alignment, size_t size);
 
 HMM_EXPORT void free_sized(void *ptr, size_t size)
 {
