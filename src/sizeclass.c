@@ -29,8 +29,8 @@ const uint8_t hmm_class_table[HMM_TABLE_MAX / 16 + 1] = {
 };
 
 /*
- * A heap's first slab of a class is the fewest pages that hold two blocks
- * (one page up to 2 KiB), and each slab that replaces a full current one
+ * A heap's first slab of a class is the fewest pages that hold one block
+ * (one page up to 4 KiB), and each slab that replaces a full current one
  * has twice the pages of the last, up to the class's geometry.  Every heap
  * holds a slab of each class its thread has used, and pages freed within
  * a heap stay resident for its next slabs (a thread's heap goes warm to
@@ -38,12 +38,15 @@ const uint8_t hmm_class_table[HMM_TABLE_MAX / 16 + 1] = {
  * heap that had served the 40 classes a little each kept about 180 pages
  * resident for 40 KiB live, and 20,000 short threads in waves of four
  * (mstress churn) peaked at 4.5 MiB against glibc's 2.4.  A heap that
- * uses a class much reaches its geometry after two or three slabs.
+ * uses a class much reaches its geometry after two or three slabs.  First
+ * slabs of two blocks (3 or 4 pages from 4 KiB up) left those heaps about
+ * ten resident pages more each: a thread of mstress churn has one or two
+ * blocks of each big class at once.
  */
 hmm_class_info hmm_slab_geometry(unsigned cls, size_t prev_pages)
 {
     hmm_class_info g = hmm_classes[cls];
-    size_t pages = (2 * (size_t)g.size + HMM_PAGE_SIZE - 1) / HMM_PAGE_SIZE;
+    size_t pages = ((size_t)g.size + HMM_PAGE_SIZE - 1) / HMM_PAGE_SIZE;
     if (pages < 2 * prev_pages)
         pages = 2 * prev_pages;
     if (pages < g.pages) {

@@ -143,13 +143,44 @@ static void test_page_plus_header(void)
     is_int(c, hmm_size_class_aligned(4352, 16), "... aligned to 16 they do not");
 }
 
+/* A heap's slabs of a class grow: the first is the fewest pages holding
+ * one block (a thread with a block or two of each big class kept 3 or 4
+ * pages of each), each next one twice the last, up to the class's. */
+static void test_growth(void)
+{
+    size_t bad_first = 0, bad_next = 0;
+    for (unsigned c = 0; c < HMM_NCLASS; c++) {
+        const hmm_class_info *k = &hmm_classes[c];
+        size_t one = (k->size + HMM_PAGE_SIZE - 1) / HMM_PAGE_SIZE;
+        hmm_class_info g = hmm_slab_geometry(c, 0);
+        if (g.pages != (one < k->pages ? one : k->pages) || g.count < 1 ||
+            g.count != g.pages * HMM_PAGE_SIZE / k->size || g.size != k->size)
+            if (bad_first++ < 5)
+                diag("class %u: first slab %u pages of %u blocks", c, (unsigned)g.pages,
+                     (unsigned)g.count);
+        for (size_t prev = g.pages; prev < k->pages; prev = g.pages) {
+            g = hmm_slab_geometry(c, prev);
+            size_t want = 2 * prev < k->pages ? 2 * prev : k->pages;
+            if (g.pages != want || g.count != g.pages * HMM_PAGE_SIZE / k->size)
+                if (bad_next++ < 5)
+                    diag("class %u: after %zu pages, %u", c, prev, (unsigned)g.pages);
+        }
+    }
+    is_int(0, (long long)bad_first,
+           "a heap's first slab of a class is the fewest pages for a block");
+    is_int(0, (long long)bad_next, "... each next one twice the last, up to the class's");
+    hmm_class_info g = hmm_slab_geometry(hmm_size_class(8192), 0);
+    ok(g.pages == 2 && g.count == 1, "the first 8 KiB slab is 2 pages of one block");
+}
+
 int main(void)
 {
-    plan(20);
+    plan(23);
     test_table();
     test_lookup();
     test_geometry();
     test_aligned();
     test_page_plus_header();
+    test_growth();
     return tap_done();
 }
