@@ -8,7 +8,9 @@
  * moving through the big classes, as blocks grown by realloc do, left a
  * trail of partly used slabs and of empty ones too short for the next
  * class's slab (realloc's peak RSS 30.5 MiB; 24.5 with this and the dirty
- * limit of span.c, 28.5 with the limit alone).
+ * limit of span.c, 28.5 with the limit alone).  The page-plus-header
+ * class is fitted instead: 15 blocks of 4368 bytes in 16 pages leave 16
+ * bytes, where the rule's 11 pages of 10 kept sqlite's peak 0.9 MiB higher.
  */
 #include "sizeclass.h"
 
