@@ -2,9 +2,11 @@
  * sizeclass.h - the small size classes: 16-byte steps up to 128 bytes, then
  * four classes per doubling, so no block wastes more than a fifth of
  * itself, except eight from 4 to 8 KiB (a ninth): sqlite's 4104- and
- * 4368-byte pages took 5120 bytes, now 4608 (its peak RSS fell 7%).  Eight
+ * 4368-byte pages took 5120 bytes, then 4608 (its peak RSS fell 7%).  Eight
  * per doubling from 8 to 16 KiB as well measured worse: blocks grown by
  * realloc cross twice as many classes, each leaving slabs partly used.
+ * One more class holds a page plus a header of up to 272 bytes (sqlite's
+ * page cache entries are 4368 bytes, thousands of them live at once).
  * Each class has a slab geometry.
  */
 #ifndef HMM_SIZECLASS_H
@@ -13,7 +15,9 @@
 #include "internal.h"
 
 #define HMM_SMALL_MAX 16384
-#define HMM_NCLASS 40
+#define HMM_NCLASS 41
+#define HMM_PAGE_PLUS_HEADER 4368 /* a page and its header: a class's size */
+#define HMM_PAGE_PLUS_CLASS 28    /* ... and its index */
 #define HMM_TABLE_MAX 1024
 
 typedef struct hmm_class_info {
@@ -25,8 +29,9 @@ typedef struct hmm_class_info {
 extern const hmm_class_info hmm_classes[HMM_NCLASS];
 extern const uint8_t hmm_class_table[HMM_TABLE_MAX / 16 + 1];
 
-/* The class of a size in 0..HMM_SMALL_MAX. */
-hmm_inline unsigned hmm_size_class(size_t size)
+/* The class of a size in 0..HMM_SMALL_MAX, where sizes above plus_max
+ * skip the page-plus-header class. */
+hmm_inline unsigned hmm_size_class_below(size_t size, size_t plus_max)
 {
     if (hmm_likely(size <= HMM_TABLE_MAX))
         return hmm_class_table[(size + 15) >> 4];
@@ -34,9 +39,15 @@ hmm_inline unsigned hmm_size_class(size_t size)
     unsigned lg = 63 - (unsigned)__builtin_clzl(s);
     if (lg < 12)
         return 8 + (lg - 7) * 4 + (unsigned)(s >> (lg - 2)) - 4;
-    if (lg == 12) /* the eight classes above 4 KiB */
-        return 28 + (unsigned)(s >> 9) - 8;
-    return 36 + (unsigned)(s >> 11) - 4;
+    if (lg == 12) /* the nine classes above 4 KiB */
+        return HMM_PAGE_PLUS_CLASS + (unsigned)(s >> 9) - 8 + (size > plus_max);
+    return 37 + (unsigned)(s >> 11) - 4;
+}
+
+/* The class of a size in 0..HMM_SMALL_MAX. */
+hmm_inline unsigned hmm_size_class(size_t size)
+{
+    return hmm_size_class_below(size, HMM_PAGE_PLUS_HEADER);
 }
 
 /* The geometry of a heap's next slab of class cls, when its current slab
@@ -50,12 +61,15 @@ hmm_class_info hmm_slab_geometry(unsigned cls, size_t prev_pages);
  * start on a page boundary, so a class whose size is a multiple of align
  * keeps every block aligned; rounding size up to align finds the smallest
  * such class, as the classes are spaced so that the class of a multiple
- * of align is one too (t/sizeclass checks every size against a search). */
+ * of align is one too, except the page-plus-header class (a multiple of
+ * 16 only), which such a size skips for the next (aligned to 512;
+ * t/sizeclass checks every size against a search). */
 hmm_inline unsigned hmm_size_class_aligned(size_t size, size_t align)
 {
     if (size > HMM_SMALL_MAX)
         return HMM_NCLASS;
-    return hmm_size_class(hmm_align_up(size + (size == 0), align));
+    return hmm_size_class_below(hmm_align_up(size + (size == 0), align),
+                                align > HMM_ALIGN ? HMM_PAGE_SIZE : HMM_PAGE_PLUS_HEADER);
 }
 
 #endif

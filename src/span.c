@@ -94,8 +94,9 @@ static void insert_free(hmm_heap *h, hmm_span *s, size_t n, unsigned flags, uint
             (flags & right->flags & HMM_SPAN_ZEROED) | ((flags | right->flags) & HMM_SPAN_DIRTY);
         if (right->freed_at > freed_at)
             freed_at = right->freed_at;
-        if (rn > 1)
-            clear_tag(&right[rn - 1]);
+        /* right's last page stays the span's last: its descriptor is left
+         * untouched (at a free chunk's end, a header page nothing else
+         * dirties). */
         clear_tag(right);
         n += rn;
     }
@@ -464,10 +465,12 @@ static void check_chunk(hmm_heap *h, hmm_chunk *c)
             hmm_corrupt("chunk %p: page %zu is not a valid head", (void *)c, i);
         if (hmm_tag_get(&s[n - 1]) != s)
             hmm_corrupt("chunk %p: span at page %zu has a bad boundary tag", (void *)c, i);
-        for (size_t j = 1; j + 1 < n; j++) {
-            bool ok = s->kind == HMM_SPAN_SLAB
-                          ? hmm_tag_get(&s[j]) == s
-                          : (hmm_tag_get(&s[j]) == c->pages && s[j].kind == HMM_SPAN_NONE);
+        /* Pages after a head have kind NONE, the last one too (insert_free
+         * leaves a merged right neighbour's last page as it is). */
+        for (size_t j = 1; j < n; j++) {
+            bool ok =
+                s[j].kind == HMM_SPAN_NONE &&
+                (j + 1 == n || hmm_tag_get(&s[j]) == (s->kind == HMM_SPAN_SLAB ? s : c->pages));
             if (!ok)
                 hmm_corrupt("chunk %p: page %zu inside span %zu is mistagged", (void *)c, i + j, i);
         }

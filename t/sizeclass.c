@@ -78,7 +78,14 @@ static void test_geometry(void)
                 diag("class %u: %u bytes, %u pages, %u blocks", c, (unsigned)k->size,
                      (unsigned)k->pages, (unsigned)k->count);
         }
-        if (k->size > 2048) {
+        if (k->size == HMM_PAGE_PLUS_HEADER) {
+            /* Fitted: 15 blocks in 16 pages, 16 bytes unused (the rule's
+             * 11 pages of 10 blocks kept 0.9 MiB more of sqlite's pages). */
+            if (k->pages != 16 || k->count != 15)
+                if (not_smallest++ < 5)
+                    diag("class %u: %u bytes, %u pages is not the fitted slab", c,
+                         (unsigned)k->size, (unsigned)k->pages);
+        } else if (k->size > 2048) {
             bool smaller = false;
             for (size_t p = 1; p < k->pages; p++)
                 smaller |= big_slab_ok(k->size, p);
@@ -92,7 +99,8 @@ static void test_geometry(void)
            "each slab is >= 4 pages, holds all the blocks that fit (>= 8 up to 2 KiB, >= 2 "
            "above) and wastes <= 1/16 of its pages");
     is_int(0, (long long)not_smallest,
-           "above 2 KiB, each slab is the smallest of >= 4 pages and >= 2 blocks wasting <= 1/32");
+           "above 2 KiB, each slab is the smallest of >= 4 pages and >= 2 blocks wasting <= 1/32 "
+           "(the page-plus-header class's: 15 blocks in 16 pages)");
 }
 
 static void test_aligned(void)
@@ -121,12 +129,58 @@ static void test_aligned(void)
        "HMM_SMALL_MAX is page-aligned");
 }
 
+/* A page plus a header (sqlite's 4104- and 4368-byte page cache entries)
+ * has a class of its own, not 4608 bytes; aligned requests above 16 that
+ * round into it go to the next class, which is aligned to 512. */
+static void test_page_plus_header(void)
+{
+    unsigned c = hmm_size_class(HMM_PAGE_PLUS_HEADER);
+    is_int(HMM_PAGE_PLUS_CLASS, c, "a 4368-byte block has HMM_PAGE_PLUS_CLASS");
+    is_int(HMM_PAGE_PLUS_HEADER, hmm_classes[c].size, "... a class of its size");
+    is_int(c, hmm_size_class(4104), "a 4104-byte block shares it");
+    is_int(c + 1, hmm_size_class(HMM_PAGE_PLUS_HEADER + 1), "4369 bytes take the next class");
+    is_int(c + 1, hmm_size_class_aligned(4352, 256), "4352 bytes aligned to 256 skip it");
+    is_int(c, hmm_size_class_aligned(4352, 16), "... aligned to 16 they do not");
+}
+
+/* A heap's slabs of a class grow: the first is the fewest pages holding
+ * one block (a thread with a block or two of each big class kept 3 or 4
+ * pages of each), each next one twice the last, up to the class's. */
+static void test_growth(void)
+{
+    size_t bad_first = 0, bad_next = 0;
+    for (unsigned c = 0; c < HMM_NCLASS; c++) {
+        const hmm_class_info *k = &hmm_classes[c];
+        size_t one = (k->size + HMM_PAGE_SIZE - 1) / HMM_PAGE_SIZE;
+        hmm_class_info g = hmm_slab_geometry(c, 0);
+        if (g.pages != (one < k->pages ? one : k->pages) || g.count < 1 ||
+            g.count != g.pages * HMM_PAGE_SIZE / k->size || g.size != k->size)
+            if (bad_first++ < 5)
+                diag("class %u: first slab %u pages of %u blocks", c, (unsigned)g.pages,
+                     (unsigned)g.count);
+        for (size_t prev = g.pages; prev < k->pages; prev = g.pages) {
+            g = hmm_slab_geometry(c, prev);
+            size_t want = 2 * prev < k->pages ? 2 * prev : k->pages;
+            if (g.pages != want || g.count != g.pages * HMM_PAGE_SIZE / k->size)
+                if (bad_next++ < 5)
+                    diag("class %u: after %zu pages, %u", c, prev, (unsigned)g.pages);
+        }
+    }
+    is_int(0, (long long)bad_first,
+           "a heap's first slab of a class is the fewest pages for a block");
+    is_int(0, (long long)bad_next, "... each next one twice the last, up to the class's");
+    hmm_class_info g = hmm_slab_geometry(hmm_size_class(8192), 0);
+    ok(g.pages == 2 && g.count == 1, "the first 8 KiB slab is 2 pages of one block");
+}
+
 int main(void)
 {
-    plan(14);
+    plan(23);
     test_table();
     test_lookup();
     test_geometry();
     test_aligned();
+    test_page_plus_header();
+    test_growth();
     return tap_done();
 }
