@@ -45,10 +45,11 @@
  * nothing, so what is allocated before (the loader's, other libraries'
  * constructors) is not tracked.
  *
- * Naming a frame: libdw reads the modules listed in /proc/self/maps, their
- * symbol tables (.symtab included, so a program needs no -rdynamic; sorted
- * here for lookups) and
- * their DWARF line tables, or separate debug files under /usr/lib/debug.
+ * Naming frames: libdw reads the modules listed in /proc/self/maps, the
+ * symbol tables (.symtab included, so a program needs no -rdynamic) of
+ * those that hold a frame to name, each in one pass that names all its
+ * frames, and their DWARF line tables, or separate debug files under
+ * /usr/lib/debug.
  * It allocates freely, so it runs only when a report is written, and is
  * loaded then (libdw and what it needs, libelf, zlib, bzip2 and lzma,
  * added about a millisecond to the start of every process when linked).
@@ -216,7 +217,6 @@ void hmm_backtrace_thread_start(void)
     X(dwfl_linux_proc_find_elf)                                                                    \
     X(dwfl_standard_find_debuginfo)                                                                \
     X(dwfl_addrmodule)                                                                             \
-    X(dwfl_module_info)                                                                            \
     X(dwfl_module_getsymtab)                                                                       \
     X(dwfl_module_getsym_info)                                                                     \
     X(dwfl_module_getsrc)                                                                          \
@@ -262,84 +262,84 @@ static bool load_libdw(void)
     return state > 0;
 }
 
-/* A module's functions sorted by address.  libdw's own lookup by address
- * (dwfl_module_addrname) scans the whole symbol table at each call: for a
- * big program (gcc's cc1 has 100000 symbols) and a few thousand stacks,
- * seconds at every exit. */
-struct functions {
-    struct functions *next; /* the symbolizer's list, to free them */
-    size_t n;
-    struct function {
-        GElf_Addr start, end;
-        const char *name;
-    } v[];
+/* A frame to name: its return address, the module it is in and, while
+ * the module's symbols are read, the function that starts closest below
+ * it. */
+struct named {
+    void *pc;
+    Dwfl_Module *module;
+    GElf_Addr start, end; /* the function found so far (end == start: no size) */
+    hmm_frame frame;
 };
 
+/* The frames named, sorted by address, one entry each. */
 struct hmm_symbolizer {
     Dwfl *dwfl;
-    Dwfl_Module *self;
-    bool lines;
-    struct functions *all;
+    size_t n;
+    struct named v[];
 };
 
-static int by_start(const void *a, const void *b)
+static int by_pc(const void *a, const void *b)
 {
-    const struct function *x = a, *y = b;
-    return x->start < y->start ? -1 : x->start > y->start;
+    const struct named *x = a, *y = b;
+    return x->pc < y->pc ? -1 : x->pc > y->pc;
 }
 
-/* m's sorted functions, read on the first call (the module's user data
- * keeps them); NULL when it has none or memory is short. */
-static struct functions *functions_of(hmm_symbolizer *sym, Dwfl_Module *m)
+/* The address a frame is named by: a return address is the instruction
+ * after the call, so one byte back is inside the call, on its line (and
+ * in its function, when the call is the function's last instruction). */
+static GElf_Addr call_of(const struct named *e) { return (GElf_Addr)(uintptr_t)e->pc - 1; }
+
+/* Names the n frames of v, all in module m, sorted: one pass over the
+ * module's symbol table, however many frames, rather than sorting it
+ * (libdw's own lookup, dwfl_module_addrname, scans the whole table at each
+ * call: for gcc's cc1, 100000 symbols, and a few thousand frames, seconds;
+ * and sorting every table cost most of a short process's profile).  Each
+ * function is kept by the first frame at or above its start; carried up
+ * from there, the closest function below a frame is its own unless its
+ * size ends first (a size of 0, hand-written assembly, reaches to the
+ * next function). */
+static void name_module(Dwfl_Module *m, struct named *v, size_t n, bool lines)
 {
-    void **ud;
-    dw.dwfl_module_info(m, &ud, NULL, NULL, NULL, NULL, NULL, NULL);
-    if (*ud)
-        return *ud;
-    int n = dw.dwfl_module_getsymtab(m);
-    struct functions *f = malloc(sizeof *f + (n > 0 ? (size_t)n : 0) * sizeof f->v[0]);
-    if (!f)
-        return NULL;
-    f->n = 0;
-    for (int i = 1; i < n; i++) {
+    int syms = dw.dwfl_module_getsymtab(m);
+    for (int i = 1; i < syms; i++) {
         GElf_Sym s;
-        GElf_Addr addr;
-        const char *name = dw.dwfl_module_getsym_info(m, i, &s, &addr, NULL, NULL, NULL);
-        if (name && GELF_ST_TYPE(s.st_info) == STT_FUNC && s.st_shndx != SHN_UNDEF)
-            f->v[f->n++] = (struct function){addr, addr + s.st_size, name};
+        GElf_Addr start;
+        const char *name = dw.dwfl_module_getsym_info(m, i, &s, &start, NULL, NULL, NULL);
+        if (!name || GELF_ST_TYPE(s.st_info) != STT_FUNC || s.st_shndx == SHN_UNDEF)
+            continue;
+        size_t lo = 0, hi = n; /* the first frame at or above start */
+        while (lo < hi) {
+            size_t mid = lo + (hi - lo) / 2;
+            if (call_of(&v[mid]) < start)
+                lo = mid + 1;
+            else
+                hi = mid;
+        }
+        if (lo < n && (!v[lo].frame.func || start >= v[lo].start)) {
+            v[lo].start = start;
+            v[lo].end = start + s.st_size;
+            v[lo].frame.func = name;
+        }
     }
-    qsort(f->v, f->n, sizeof f->v[0], by_start);
-    f->next = sym->all;
-    sym->all = f;
-    *ud = f;
-    return f;
+    const struct named *below = NULL;
+    for (size_t i = 0; i < n; i++) {
+        if (v[i].frame.func)
+            below = &v[i];
+        GElf_Addr a = call_of(&v[i]);
+        v[i].frame.func = below && (a < below->end || below->end == below->start) ? below->frame.func
+                                                                                 : NULL;
+        Dwfl_Line *line = lines ? dw.dwfl_module_getsrc(m, a) : NULL;
+        v[i].frame.file = line ? dw.dwfl_lineinfo(line, NULL, &v[i].frame.line, NULL, NULL, NULL)
+                               : NULL;
+    }
 }
 
-/* The function of m holding address a, or NULL. */
-static const char *function_at(hmm_symbolizer *sym, Dwfl_Module *m, GElf_Addr a)
+hmm_symbolizer *hmm_symbolizer_open(bool lines, void *const *pc, size_t n)
 {
-    struct functions *f = functions_of(sym, m);
-    size_t lo = 0, hi = f ? f->n : 0;
-    while (lo < hi) { /* the first function starting above a */
-        size_t mid = lo + (hi - lo) / 2;
-        if (f->v[mid].start <= a)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    /* A size of 0 (hand-written assembly) reaches to the next function. */
-    if (lo == 0 || (a >= f->v[lo - 1].end && f->v[lo - 1].end > f->v[lo - 1].start))
-        return NULL;
-    return f->v[lo - 1].name;
-}
-
-hmm_symbolizer *hmm_symbolizer_open(bool lines)
-{
-    hmm_symbolizer *sym = load_libdw() ? malloc(sizeof *sym) : NULL;
+    hmm_symbolizer *sym = n && load_libdw() ? malloc(sizeof *sym + n * sizeof sym->v[0]) : NULL;
     if (!sym)
         return NULL;
-    sym->lines = lines;
-    sym->all = NULL;
     sym->dwfl = dw.dwfl_begin(lines ? &with_lines : &names_only);
     if (!sym->dwfl) {
         free(sym);
@@ -351,30 +351,43 @@ hmm_symbolizer *hmm_symbolizer_open(bool lines)
         hmm_symbolizer_close(sym);
         return NULL;
     }
-    sym->self = dw.dwfl_addrmodule(sym->dwfl, (Dwarf_Addr)(uintptr_t)hmm_symbolizer_open);
+    for (size_t i = 0; i < n; i++)
+        sym->v[i] = (struct named){.pc = pc[i]};
+    qsort(sym->v, n, sizeof sym->v[0], by_pc);
+    sym->n = 0;
+    for (size_t i = 0; i < n; i++)
+        if (!sym->n || sym->v[i].pc != sym->v[sym->n - 1].pc)
+            sym->v[sym->n++] = sym->v[i];
+    Dwfl_Module *self = dw.dwfl_addrmodule(sym->dwfl, (Dwarf_Addr)(uintptr_t)hmm_symbolizer_open);
+    for (size_t i = 0; i < sym->n; i++) {
+        sym->v[i].module = dw.dwfl_addrmodule(sym->dwfl, call_of(&sym->v[i]));
+        sym->v[i].frame.in_libhmm = sym->v[i].module && sym->v[i].module == self;
+    }
+    /* A module's frames are next to each other, its addresses being. */
+    for (size_t i = 0, j; i < sym->n; i = j) {
+        for (j = i + 1; j < sym->n && sym->v[j].module == sym->v[i].module;)
+            j++;
+        if (sym->v[i].module)
+            name_module(sym->v[i].module, &sym->v[i], j - i, lines);
+    }
     return sym;
 }
 
 void hmm_symbolize(hmm_symbolizer *sym, void *pc, hmm_frame *out)
 {
-    /* A return address is the instruction after the call: one byte back
-     * is inside the call, on its line (and in its function, when the call
-     * is the function's last instruction). */
-    Dwarf_Addr a = (Dwarf_Addr)(uintptr_t)pc - 1;
-    Dwfl_Module *m = dw.dwfl_addrmodule(sym->dwfl, a);
-    Dwfl_Line *line = m && sym->lines ? dw.dwfl_module_getsrc(m, a) : NULL;
-    out->func = m ? function_at(sym, m, a) : NULL;
-    out->file = line ? dw.dwfl_lineinfo(line, NULL, &out->line, NULL, NULL, NULL) : NULL;
-    out->in_libhmm = m && m == sym->self;
+    size_t lo = 0, hi = sym->n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (sym->v[mid].pc < pc)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    *out = lo < sym->n && sym->v[lo].pc == pc ? sym->v[lo].frame : (hmm_frame){NULL, NULL, 0, false};
 }
 
 void hmm_symbolizer_close(hmm_symbolizer *sym)
 {
-    while (sym->all) {
-        struct functions *f = sym->all;
-        sym->all = f->next;
-        free(f);
-    }
     dw.dwfl_end(sym->dwfl);
     free(sym);
 }

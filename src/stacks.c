@@ -155,6 +155,23 @@ hmm_stack **hmm_report_stacks(size_t *n)
     return v;
 }
 
+hmm_symbolizer *hmm_report_symbolizer(bool lines, hmm_stack *const *v, size_t n)
+{
+    size_t frames = 0;
+    for (size_t i = 0; i < n; i++)
+        frames += v[i]->depth;
+    void **pc = frames ? malloc(frames * sizeof *pc) : NULL;
+    if (!pc)
+        return NULL;
+    frames = 0;
+    for (size_t i = 0; i < n; i++)
+        for (unsigned j = 0; j < v[i]->depth; j++)
+            pc[frames++] = v[i]->pc[j];
+    hmm_symbolizer *sym = hmm_symbolizer_open(lines, pc, frames);
+    free(pc);
+    return sym;
+}
+
 unsigned hmm_report_frames(hmm_symbolizer *sym, const hmm_stack *s, hmm_frame *out, void **pc)
 {
     /* libhmm's frames come first (which only a symbolizer tells apart). */

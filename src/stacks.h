@@ -39,11 +39,14 @@ void hmm_report_end(void);
 /* The stacks whose bytes are not zero, largest first (malloc'd, for the
  * caller to free); NULL when there are none or memory is short. */
 hmm_stack **hmm_report_stacks(size_t *n);
+/* A symbolizer (hmm_symbolizer_open) for the frames of the n stacks of
+ * v; NULL when there are none or it cannot be had. */
+hmm_symbolizer *hmm_report_symbolizer(bool lines, hmm_stack *const *v, size_t n);
 /* Names the frames of s that are the program's (the unwinder's and
  * libhmm's own, innermost, are left out): stores them, innermost first,
  * in out (HMM_BACKTRACE_MAX entries) and their addresses in pc; returns
- * how many.  Without a symbolizer (sym NULL), every frame but the
- * unwinder's, unnamed. */
+ * how many.  sym is one made for s (hmm_report_symbolizer) or NULL: every
+ * frame, unnamed. */
 unsigned hmm_report_frames(hmm_symbolizer *sym, const hmm_stack *s, hmm_frame *out, void **pc);
 
 #endif
