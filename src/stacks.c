@@ -12,9 +12,15 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "options.h"
 #include "os.h"
 
-#define NBUCKETS ((size_t)1 << 16)
+/* Leaks mode stores the stack of every call site that allocates (a big
+ * program has tens of thousands), the heap profile only those sampled (a
+ * few hundred): a profile's table of 512 KiB, as leaks mode's, would be
+ * touched a page for each stack it holds. */
+#define NBUCKETS (hmm_opt.leaks ? (size_t)1 << 16 : (size_t)1 << 12)
+
 #define ARENA_SIZE ((size_t)1 << 20)
 
 static pthread_mutex_t table_lock = PTHREAD_MUTEX_INITIALIZER;
