@@ -1,8 +1,8 @@
 /*
  * backtrace.c - taking call stacks inside the allocator (libgcc's unwinder
  * for a thread's first captures, libunwind for the others) and naming
- * their frames at report time (elfutils' libdw); and loading the libraries
- * that do it.
+ * their frames at report time (elfutils' libdw, or elfsyms.c for names
+ * alone); and loading the libraries that do it.
  *
  * Taking a stack: both unwinders walk each module's call-frame information
  * (.eh_frame, which every x86_64 ELF module carries, frame pointers or
@@ -45,15 +45,17 @@
  * nothing, so what is allocated before (the loader's, other libraries'
  * constructors) is not tracked.
  *
- * Naming frames: libdw reads the modules listed in /proc/self/maps, the
- * symbol tables (.symtab included, so a program needs no -rdynamic) of
- * those that hold a frame to name, each in one pass that names all its
- * frames, and their DWARF line tables, or separate debug files under
- * /usr/lib/debug.
- * It allocates freely, so it runs only when a report is written, and is
- * loaded then (libdw and what it needs, libelf, zlib, bzip2 and lzma,
- * added about a millisecond to the start of every process when linked).
- * Without it, a report shows addresses.
+ * Naming frames: the leak report's, with file and line, by libdw, which
+ * reads the modules listed in /proc/self/maps, the symbol tables (.symtab
+ * included, so a program needs no -rdynamic) of those that hold a frame
+ * to name, their DWARF line tables, or separate debug files under
+ * /usr/lib/debug.  It allocates freely, so it runs only when a report is
+ * written, and is loaded then (libdw and what it needs, libelf, zlib,
+ * bzip2 and lzma, added about a millisecond to the start of every process
+ * when linked).  The heap profile's, by function only, from the symbol
+ * tables of the modules' files, read by elfsyms.c: no library to load.
+ * Either way each module's table is read in one pass that names all its
+ * frames.  Without names, a report shows addresses.
  */
 #define _GNU_SOURCE
 #include "backtrace.h"
@@ -69,6 +71,7 @@
 #include <unwind.h>
 
 #include "diag.h"
+#include "elfsyms.h"
 #include "os.h"
 
 __thread bool hmm_tls_untracked __attribute__((tls_model("initial-exec")));
@@ -234,16 +237,7 @@ static const hmm_symbol libdw_symbols[] = {
 #undef SYMBOL
 };
 
-static int no_debuginfo(Dwfl_Module *mod, void **userdata, const char *modname, Dwarf_Addr base,
-                        const char *file_name, const char *debuglink_file, GElf_Word debuglink_crc,
-                        char **debuginfo_file_name)
-{
-    (void)mod, (void)userdata, (void)modname, (void)base, (void)file_name;
-    (void)debuglink_file, (void)debuglink_crc, (void)debuginfo_file_name;
-    return -1;
-}
-
-static Dwfl_Callbacks with_lines, names_only;
+static Dwfl_Callbacks callbacks;
 
 /* Loads libdw on the first call (reports are written one at a time);
  * false, with a warning the first time, when it cannot. */
@@ -255,27 +249,27 @@ static bool load_libdw(void)
                                  hmm_countof(libdw_symbols), "frames are shown as addresses")
                     ? 1
                     : -1;
-        with_lines.find_elf = names_only.find_elf = dw.dwfl_linux_proc_find_elf;
-        with_lines.find_debuginfo = dw.dwfl_standard_find_debuginfo;
-        names_only.find_debuginfo = no_debuginfo;
+        callbacks.find_elf = dw.dwfl_linux_proc_find_elf;
+        callbacks.find_debuginfo = dw.dwfl_standard_find_debuginfo;
     }
     return state > 0;
 }
 
-/* A frame to name: its return address, the module it is in and, while
- * the module's symbols are read, the function that starts closest below
- * it. */
+/* A frame to name: its return address, the module it is in (libdw's
+ * Dwfl_Module with lines, else elfsyms.c's hmm_module) and, while the
+ * module's functions are read, the one that starts closest below it. */
 struct named {
     void *pc;
-    Dwfl_Module *module;
-    GElf_Addr start, end; /* the function found so far (end == start: no size) */
+    const void *module;
+    uintptr_t start, end; /* the function found so far (end == start: no size) */
     hmm_frame frame;
 };
 
 /* The frames named, sorted by address, one entry each. */
 struct hmm_symbolizer {
-    Dwfl *dwfl;
-    size_t n;
+    Dwfl *dwfl;          /* with lines */
+    hmm_module *modules; /* without */
+    size_t n_modules, n;
     struct named v[];
 };
 
@@ -288,66 +282,101 @@ static int by_pc(const void *a, const void *b)
 /* The address a frame is named by: a return address is the instruction
  * after the call, so one byte back is inside the call, on its line (and
  * in its function, when the call is the function's last instruction). */
-static GElf_Addr call_of(const struct named *e) { return (GElf_Addr)(uintptr_t)e->pc - 1; }
+static uintptr_t call_of(const struct named *e) { return (uintptr_t)e->pc - 1; }
 
-/* Names the n frames of v, all in module m, sorted: one pass over the
- * module's symbol table, however many frames, rather than sorting it
- * (libdw's own lookup, dwfl_module_addrname, scans the whole table at each
- * call: for gcc's cc1, 100000 symbols, and a few thousand frames, seconds;
- * and sorting every table cost most of a short process's profile).  Each
- * function is kept by the first frame at or above its start; carried up
- * from there, the closest function below a frame is its own unless its
- * size ends first (a size of 0, hand-written assembly, reaches to the
- * next function). */
-static void name_module(Dwfl_Module *m, struct named *v, size_t n, bool lines)
+/* The frames of one module, being named. */
+struct run {
+    struct named *v;
+    size_t n;
+};
+
+/* Names a module's frames in one pass over its symbol table, however many
+ * frames, rather than sorting it (libdw's own lookup, dwfl_module_addrname,
+ * scans the whole table at each call: for gcc's cc1, 100000 symbols, and a
+ * few thousand frames, seconds; and sorting every table cost most of a
+ * short process's profile).  Each function of the table is offered to the
+ * first frame at or above its start, which keeps the closest (of
+ * functions starting at the same address, the last in the table); carried
+ * up from there (settle), the closest function below a frame is its own
+ * unless its size ends first (a size of 0, hand-written assembly, reaches
+ * to the next function). */
+static void offer(void *arg, uintptr_t start, uintptr_t size, const char *name)
+{
+    struct run *r = arg;
+    size_t lo = 0, hi = r->n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (call_of(&r->v[mid]) < start)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    if (lo < r->n && (!r->v[lo].frame.func || start >= r->v[lo].start)) {
+        r->v[lo].start = start;
+        r->v[lo].end = start + size;
+        r->v[lo].frame.func = name;
+    }
+}
+
+static void settle(struct run *r)
+{
+    const struct named *below = NULL;
+    for (size_t i = 0; i < r->n; i++) {
+        if (r->v[i].frame.func)
+            below = &r->v[i];
+        uintptr_t a = call_of(&r->v[i]);
+        r->v[i].frame.func = below && (a < below->end || below->end == below->start)
+                                 ? below->frame.func
+                                 : NULL;
+    }
+}
+
+/* Names the frames of r, all in module m of libdw's, with their lines. */
+static void name_with_lines(Dwfl_Module *m, struct run *r)
 {
     int syms = dw.dwfl_module_getsymtab(m);
     for (int i = 1; i < syms; i++) {
         GElf_Sym s;
         GElf_Addr start;
         const char *name = dw.dwfl_module_getsym_info(m, i, &s, &start, NULL, NULL, NULL);
-        if (!name || GELF_ST_TYPE(s.st_info) != STT_FUNC || s.st_shndx == SHN_UNDEF)
-            continue;
-        size_t lo = 0, hi = n; /* the first frame at or above start */
-        while (lo < hi) {
-            size_t mid = lo + (hi - lo) / 2;
-            if (call_of(&v[mid]) < start)
-                lo = mid + 1;
-            else
-                hi = mid;
-        }
-        if (lo < n && (!v[lo].frame.func || start >= v[lo].start)) {
-            v[lo].start = start;
-            v[lo].end = start + s.st_size;
-            v[lo].frame.func = name;
-        }
+        if (name && GELF_ST_TYPE(s.st_info) == STT_FUNC && s.st_shndx != SHN_UNDEF)
+            offer(r, start, s.st_size, name);
     }
-    const struct named *below = NULL;
-    for (size_t i = 0; i < n; i++) {
-        if (v[i].frame.func)
-            below = &v[i];
-        GElf_Addr a = call_of(&v[i]);
-        v[i].frame.func = below && (a < below->end || below->end == below->start) ? below->frame.func
-                                                                                 : NULL;
-        Dwfl_Line *line = lines ? dw.dwfl_module_getsrc(m, a) : NULL;
-        v[i].frame.file = line ? dw.dwfl_lineinfo(line, NULL, &v[i].frame.line, NULL, NULL, NULL)
-                               : NULL;
+    settle(r);
+    for (size_t i = 0; i < r->n; i++) {
+        hmm_frame *f = &r->v[i].frame;
+        Dwfl_Line *line = dw.dwfl_module_getsrc(m, call_of(&r->v[i]));
+        f->file = line ? dw.dwfl_lineinfo(line, NULL, &f->line, NULL, NULL, NULL) : NULL;
     }
+}
+
+/* Reads the process's modules, with libdw when lines are wanted. */
+static bool read_modules(hmm_symbolizer *sym, bool lines)
+{
+    if (!lines)
+        return (sym->modules = hmm_modules(&sym->n_modules)) != NULL;
+    if (!load_libdw() || !(sym->dwfl = dw.dwfl_begin(&callbacks)))
+        return false;
+    dw.dwfl_report_begin(sym->dwfl);
+    int err = dw.dwfl_linux_proc_report(sym->dwfl, (pid_t)hmm_os_getpid());
+    return dw.dwfl_report_end(sym->dwfl, NULL, NULL) == 0 && err == 0;
+}
+
+static const void *module_at(hmm_symbolizer *sym, uintptr_t a)
+{
+    return sym->dwfl ? (const void *)dw.dwfl_addrmodule(sym->dwfl, a)
+                     : hmm_module_at(sym->modules, sym->n_modules, a);
 }
 
 hmm_symbolizer *hmm_symbolizer_open(bool lines, void *const *pc, size_t n)
 {
-    hmm_symbolizer *sym = n && load_libdw() ? malloc(sizeof *sym + n * sizeof sym->v[0]) : NULL;
+    hmm_symbolizer *sym = n ? malloc(sizeof *sym + n * sizeof sym->v[0]) : NULL;
     if (!sym)
         return NULL;
-    sym->dwfl = dw.dwfl_begin(lines ? &with_lines : &names_only);
-    if (!sym->dwfl) {
-        free(sym);
-        return NULL;
-    }
-    dw.dwfl_report_begin(sym->dwfl);
-    int err = dw.dwfl_linux_proc_report(sym->dwfl, (pid_t)hmm_os_getpid());
-    if (dw.dwfl_report_end(sym->dwfl, NULL, NULL) != 0 || err != 0) {
+    sym->dwfl = NULL;
+    sym->modules = NULL;
+    sym->n_modules = 0;
+    if (!read_modules(sym, lines)) {
         hmm_symbolizer_close(sym);
         return NULL;
     }
@@ -358,17 +387,22 @@ hmm_symbolizer *hmm_symbolizer_open(bool lines, void *const *pc, size_t n)
     for (size_t i = 0; i < n; i++)
         if (!sym->n || sym->v[i].pc != sym->v[sym->n - 1].pc)
             sym->v[sym->n++] = sym->v[i];
-    Dwfl_Module *self = dw.dwfl_addrmodule(sym->dwfl, (Dwarf_Addr)(uintptr_t)hmm_symbolizer_open);
+    const void *self = module_at(sym, (uintptr_t)hmm_symbolizer_open);
     for (size_t i = 0; i < sym->n; i++) {
-        sym->v[i].module = dw.dwfl_addrmodule(sym->dwfl, call_of(&sym->v[i]));
+        sym->v[i].module = module_at(sym, call_of(&sym->v[i]));
         sym->v[i].frame.in_libhmm = sym->v[i].module && sym->v[i].module == self;
     }
     /* A module's frames are next to each other, its addresses being. */
     for (size_t i = 0, j; i < sym->n; i = j) {
         for (j = i + 1; j < sym->n && sym->v[j].module == sym->v[i].module;)
             j++;
-        if (sym->v[i].module)
-            name_module(sym->v[i].module, &sym->v[i], j - i, lines);
+        struct run r = {&sym->v[i], j - i};
+        if (!sym->v[i].module)
+            continue;
+        if (sym->dwfl)
+            name_with_lines((Dwfl_Module *)sym->v[i].module, &r);
+        else if (hmm_module_functions((hmm_module *)sym->v[i].module, offer, &r))
+            settle(&r);
     }
     return sym;
 }
@@ -388,6 +422,8 @@ void hmm_symbolize(hmm_symbolizer *sym, void *pc, hmm_frame *out)
 
 void hmm_symbolizer_close(hmm_symbolizer *sym)
 {
-    dw.dwfl_end(sym->dwfl);
+    if (sym->dwfl)
+        dw.dwfl_end(sym->dwfl);
+    hmm_modules_free(sym->modules, sym->n_modules);
     free(sym);
 }
