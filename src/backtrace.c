@@ -325,9 +325,8 @@ static void settle(struct run *r)
         if (r->v[i].frame.func)
             below = &r->v[i];
         uintptr_t a = call_of(&r->v[i]);
-        r->v[i].frame.func = below && (a < below->end || below->end == below->start)
-                                 ? below->frame.func
-                                 : NULL;
+        r->v[i].frame.func =
+            below && (a < below->end || below->end == below->start) ? below->frame.func : NULL;
     }
 }
 
@@ -417,7 +416,8 @@ void hmm_symbolize(hmm_symbolizer *sym, void *pc, hmm_frame *out)
         else
             hi = mid;
     }
-    *out = lo < sym->n && sym->v[lo].pc == pc ? sym->v[lo].frame : (hmm_frame){NULL, NULL, 0, false};
+    *out =
+        lo < sym->n && sym->v[lo].pc == pc ? sym->v[lo].frame : (hmm_frame){NULL, NULL, 0, false};
 }
 
 void hmm_symbolizer_close(hmm_symbolizer *sym)

@@ -100,8 +100,7 @@ static const Elf64_Shdr *section(const hmm_module *m, const Elf64_Ehdr *eh, size
     if (i >= eh->e_shnum)
         return NULL;
     const Elf64_Shdr *sh = (const Elf64_Shdr *)((const char *)m->file + eh->e_shoff) + i;
-    return sh->sh_offset <= m->file_size && sh->sh_size <= m->file_size - sh->sh_offset ? sh
-                                                                                        : NULL;
+    return sh->sh_offset <= m->file_size && sh->sh_size <= m->file_size - sh->sh_offset ? sh : NULL;
 }
 
 bool hmm_module_functions(hmm_module *m,

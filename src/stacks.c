@@ -63,7 +63,7 @@ static hmm_stack *carve(unsigned depth)
     return s;
 }
 
-static hmm_stack *intern(void *const *pc, unsigned depth)
+hmm_stack *hmm_stack_intern(void *const *pc, unsigned depth)
 {
     uint64_t h = hash_of(pc, depth);
     hmm_stack **table = __atomic_load_n(&buckets, __ATOMIC_ACQUIRE);
@@ -87,18 +87,6 @@ static hmm_stack *intern(void *const *pc, unsigned depth)
         __atomic_store_n(&last, s, __ATOMIC_RELEASE);
     }
     pthread_mutex_unlock(&table_lock);
-    return s;
-}
-
-hmm_stack *hmm_stack_here(void)
-{
-    if (hmm_tls_untracked)
-        return NULL;
-    hmm_tls_untracked = true;
-    void *pc[HMM_BACKTRACE_MAX];
-    unsigned depth = hmm_backtrace(pc, HMM_BACKTRACE_MAX);
-    hmm_stack *s = depth ? intern(pc, depth) : NULL;
-    hmm_tls_untracked = false;
     return s;
 }
 
