@@ -1,8 +1,8 @@
 /*
  * backtrace.c - taking call stacks inside the allocator (libgcc's unwinder
  * for a thread's first captures, libunwind for the others) and naming
- * their frames at report time (elfutils' libdw); and loading the libraries
- * that do it.
+ * their frames at report time (elfutils' libdw, or elfsyms.c for names
+ * alone); and loading the libraries that do it.
  *
  * Taking a stack: both unwinders walk each module's call-frame information
  * (.eh_frame, which every x86_64 ELF module carries, frame pointers or
@@ -45,14 +45,17 @@
  * nothing, so what is allocated before (the loader's, other libraries'
  * constructors) is not tracked.
  *
- * Naming a frame: libdw reads the modules listed in /proc/self/maps, their
- * symbol tables (.symtab included, so a program needs no -rdynamic; sorted
- * here for lookups) and
- * their DWARF line tables, or separate debug files under /usr/lib/debug.
- * It allocates freely, so it runs only when a report is written, and is
- * loaded then (libdw and what it needs, libelf, zlib, bzip2 and lzma,
- * added about a millisecond to the start of every process when linked).
- * Without it, a report shows addresses.
+ * Naming frames: the leak report's, with file and line, by libdw, which
+ * reads the modules listed in /proc/self/maps, the symbol tables (.symtab
+ * included, so a program needs no -rdynamic) of those that hold a frame
+ * to name, their DWARF line tables, or separate debug files under
+ * /usr/lib/debug.  It allocates freely, so it runs only when a report is
+ * written, and is loaded then (libdw and what it needs, libelf, zlib,
+ * bzip2 and lzma, added about a millisecond to the start of every process
+ * when linked).  The heap profile's, by function only, from the symbol
+ * tables of the modules' files, read by elfsyms.c: no library to load.
+ * Either way each module's table is read in one pass that names all its
+ * frames.  Without names, a report shows addresses.
  */
 #define _GNU_SOURCE
 #include "backtrace.h"
@@ -68,6 +71,7 @@
 #include <unwind.h>
 
 #include "diag.h"
+#include "elfsyms.h"
 #include "os.h"
 
 __thread bool hmm_tls_untracked __attribute__((tls_model("initial-exec")));
@@ -216,7 +220,6 @@ void hmm_backtrace_thread_start(void)
     X(dwfl_linux_proc_find_elf)                                                                    \
     X(dwfl_standard_find_debuginfo)                                                                \
     X(dwfl_addrmodule)                                                                             \
-    X(dwfl_module_info)                                                                            \
     X(dwfl_module_getsymtab)                                                                       \
     X(dwfl_module_getsym_info)                                                                     \
     X(dwfl_module_getsrc)                                                                          \
@@ -234,16 +237,7 @@ static const hmm_symbol libdw_symbols[] = {
 #undef SYMBOL
 };
 
-static int no_debuginfo(Dwfl_Module *mod, void **userdata, const char *modname, Dwarf_Addr base,
-                        const char *file_name, const char *debuglink_file, GElf_Word debuglink_crc,
-                        char **debuginfo_file_name)
-{
-    (void)mod, (void)userdata, (void)modname, (void)base, (void)file_name;
-    (void)debuglink_file, (void)debuglink_crc, (void)debuginfo_file_name;
-    return -1;
-}
-
-static Dwfl_Callbacks with_lines, names_only;
+static Dwfl_Callbacks callbacks;
 
 /* Loads libdw on the first call (reports are written one at a time);
  * false, with a warning the first time, when it cannot. */
@@ -255,126 +249,181 @@ static bool load_libdw(void)
                                  hmm_countof(libdw_symbols), "frames are shown as addresses")
                     ? 1
                     : -1;
-        with_lines.find_elf = names_only.find_elf = dw.dwfl_linux_proc_find_elf;
-        with_lines.find_debuginfo = dw.dwfl_standard_find_debuginfo;
-        names_only.find_debuginfo = no_debuginfo;
+        callbacks.find_elf = dw.dwfl_linux_proc_find_elf;
+        callbacks.find_debuginfo = dw.dwfl_standard_find_debuginfo;
     }
     return state > 0;
 }
 
-/* A module's functions sorted by address.  libdw's own lookup by address
- * (dwfl_module_addrname) scans the whole symbol table at each call: for a
- * big program (gcc's cc1 has 100000 symbols) and a few thousand stacks,
- * seconds at every exit. */
-struct functions {
-    struct functions *next; /* the symbolizer's list, to free them */
-    size_t n;
-    struct function {
-        GElf_Addr start, end;
-        const char *name;
-    } v[];
+/* A frame to name: its return address, the module it is in (libdw's
+ * Dwfl_Module with lines, else elfsyms.c's hmm_module) and, while the
+ * module's functions are read, the one that starts closest below it. */
+struct named {
+    void *pc;
+    const void *module;
+    uintptr_t start, end; /* the function found so far (end == start: no size) */
+    hmm_frame frame;
 };
 
+/* The frames named, sorted by address, one entry each. */
 struct hmm_symbolizer {
-    Dwfl *dwfl;
-    Dwfl_Module *self;
-    bool lines;
-    struct functions *all;
+    Dwfl *dwfl;          /* with lines */
+    hmm_module *modules; /* without */
+    size_t n_modules, n;
+    struct named v[];
 };
 
-static int by_start(const void *a, const void *b)
+static int by_pc(const void *a, const void *b)
 {
-    const struct function *x = a, *y = b;
-    return x->start < y->start ? -1 : x->start > y->start;
+    const struct named *x = a, *y = b;
+    return x->pc < y->pc ? -1 : x->pc > y->pc;
 }
 
-/* m's sorted functions, read on the first call (the module's user data
- * keeps them); NULL when it has none or memory is short. */
-static struct functions *functions_of(hmm_symbolizer *sym, Dwfl_Module *m)
-{
-    void **ud;
-    dw.dwfl_module_info(m, &ud, NULL, NULL, NULL, NULL, NULL, NULL);
-    if (*ud)
-        return *ud;
-    int n = dw.dwfl_module_getsymtab(m);
-    struct functions *f = malloc(sizeof *f + (n > 0 ? (size_t)n : 0) * sizeof f->v[0]);
-    if (!f)
-        return NULL;
-    f->n = 0;
-    for (int i = 1; i < n; i++) {
-        GElf_Sym s;
-        GElf_Addr addr;
-        const char *name = dw.dwfl_module_getsym_info(m, i, &s, &addr, NULL, NULL, NULL);
-        if (name && GELF_ST_TYPE(s.st_info) == STT_FUNC && s.st_shndx != SHN_UNDEF)
-            f->v[f->n++] = (struct function){addr, addr + s.st_size, name};
-    }
-    qsort(f->v, f->n, sizeof f->v[0], by_start);
-    f->next = sym->all;
-    sym->all = f;
-    *ud = f;
-    return f;
-}
+/* The address a frame is named by: a return address is the instruction
+ * after the call, so one byte back is inside the call, on its line (and
+ * in its function, when the call is the function's last instruction). */
+static uintptr_t call_of(const struct named *e) { return (uintptr_t)e->pc - 1; }
 
-/* The function of m holding address a, or NULL. */
-static const char *function_at(hmm_symbolizer *sym, Dwfl_Module *m, GElf_Addr a)
+/* The frames of one module, being named. */
+struct run {
+    struct named *v;
+    size_t n;
+};
+
+/* Names a module's frames in one pass over its symbol table, however many
+ * frames, rather than sorting it (libdw's own lookup, dwfl_module_addrname,
+ * scans the whole table at each call: for gcc's cc1, 100000 symbols, and a
+ * few thousand frames, seconds; and sorting every table cost most of a
+ * short process's profile).  Each function of the table is offered to the
+ * first frame at or above its start, which keeps the closest (of
+ * functions starting at the same address, the last in the table); carried
+ * up from there (settle), the closest function below a frame is its own
+ * unless its size ends first (a size of 0, hand-written assembly, reaches
+ * to the next function). */
+static void offer(void *arg, uintptr_t start, uintptr_t size, const char *name)
 {
-    struct functions *f = functions_of(sym, m);
-    size_t lo = 0, hi = f ? f->n : 0;
-    while (lo < hi) { /* the first function starting above a */
+    struct run *r = arg;
+    size_t lo = 0, hi = r->n;
+    while (lo < hi) {
         size_t mid = lo + (hi - lo) / 2;
-        if (f->v[mid].start <= a)
+        if (call_of(&r->v[mid]) < start)
             lo = mid + 1;
         else
             hi = mid;
     }
-    /* A size of 0 (hand-written assembly) reaches to the next function. */
-    if (lo == 0 || (a >= f->v[lo - 1].end && f->v[lo - 1].end > f->v[lo - 1].start))
-        return NULL;
-    return f->v[lo - 1].name;
+    if (lo < r->n && (!r->v[lo].frame.func || start >= r->v[lo].start)) {
+        r->v[lo].start = start;
+        r->v[lo].end = start + size;
+        r->v[lo].frame.func = name;
+    }
 }
 
-hmm_symbolizer *hmm_symbolizer_open(bool lines)
+static void settle(struct run *r)
 {
-    hmm_symbolizer *sym = load_libdw() ? malloc(sizeof *sym) : NULL;
-    if (!sym)
-        return NULL;
-    sym->lines = lines;
-    sym->all = NULL;
-    sym->dwfl = dw.dwfl_begin(lines ? &with_lines : &names_only);
-    if (!sym->dwfl) {
-        free(sym);
-        return NULL;
+    const struct named *below = NULL;
+    for (size_t i = 0; i < r->n; i++) {
+        if (r->v[i].frame.func)
+            below = &r->v[i];
+        uintptr_t a = call_of(&r->v[i]);
+        r->v[i].frame.func =
+            below && (a < below->end || below->end == below->start) ? below->frame.func : NULL;
     }
+}
+
+/* Names the frames of r, all in module m of libdw's, with their lines. */
+static void name_with_lines(Dwfl_Module *m, struct run *r)
+{
+    int syms = dw.dwfl_module_getsymtab(m);
+    for (int i = 1; i < syms; i++) {
+        GElf_Sym s;
+        GElf_Addr start;
+        const char *name = dw.dwfl_module_getsym_info(m, i, &s, &start, NULL, NULL, NULL);
+        if (name && GELF_ST_TYPE(s.st_info) == STT_FUNC && s.st_shndx != SHN_UNDEF)
+            offer(r, start, s.st_size, name);
+    }
+    settle(r);
+    for (size_t i = 0; i < r->n; i++) {
+        hmm_frame *f = &r->v[i].frame;
+        Dwfl_Line *line = dw.dwfl_module_getsrc(m, call_of(&r->v[i]));
+        f->file = line ? dw.dwfl_lineinfo(line, NULL, &f->line, NULL, NULL, NULL) : NULL;
+    }
+}
+
+/* Reads the process's modules, with libdw when lines are wanted. */
+static bool read_modules(hmm_symbolizer *sym, bool lines)
+{
+    if (!lines)
+        return (sym->modules = hmm_modules(&sym->n_modules)) != NULL;
+    if (!load_libdw() || !(sym->dwfl = dw.dwfl_begin(&callbacks)))
+        return false;
     dw.dwfl_report_begin(sym->dwfl);
     int err = dw.dwfl_linux_proc_report(sym->dwfl, (pid_t)hmm_os_getpid());
-    if (dw.dwfl_report_end(sym->dwfl, NULL, NULL) != 0 || err != 0) {
+    return dw.dwfl_report_end(sym->dwfl, NULL, NULL) == 0 && err == 0;
+}
+
+static const void *module_at(hmm_symbolizer *sym, uintptr_t a)
+{
+    return sym->dwfl ? (const void *)dw.dwfl_addrmodule(sym->dwfl, a)
+                     : hmm_module_at(sym->modules, sym->n_modules, a);
+}
+
+hmm_symbolizer *hmm_symbolizer_open(bool lines, void *const *pc, size_t n)
+{
+    hmm_symbolizer *sym = n ? malloc(sizeof *sym + n * sizeof sym->v[0]) : NULL;
+    if (!sym)
+        return NULL;
+    sym->dwfl = NULL;
+    sym->modules = NULL;
+    sym->n_modules = 0;
+    if (!read_modules(sym, lines)) {
         hmm_symbolizer_close(sym);
         return NULL;
     }
-    sym->self = dw.dwfl_addrmodule(sym->dwfl, (Dwarf_Addr)(uintptr_t)hmm_symbolizer_open);
+    for (size_t i = 0; i < n; i++)
+        sym->v[i] = (struct named){.pc = pc[i]};
+    qsort(sym->v, n, sizeof sym->v[0], by_pc);
+    sym->n = 0;
+    for (size_t i = 0; i < n; i++)
+        if (!sym->n || sym->v[i].pc != sym->v[sym->n - 1].pc)
+            sym->v[sym->n++] = sym->v[i];
+    const void *self = module_at(sym, (uintptr_t)hmm_symbolizer_open);
+    for (size_t i = 0; i < sym->n; i++) {
+        sym->v[i].module = module_at(sym, call_of(&sym->v[i]));
+        sym->v[i].frame.in_libhmm = sym->v[i].module && sym->v[i].module == self;
+    }
+    /* A module's frames are next to each other, its addresses being. */
+    for (size_t i = 0, j; i < sym->n; i = j) {
+        for (j = i + 1; j < sym->n && sym->v[j].module == sym->v[i].module;)
+            j++;
+        struct run r = {&sym->v[i], j - i};
+        if (!sym->v[i].module)
+            continue;
+        if (sym->dwfl)
+            name_with_lines((Dwfl_Module *)sym->v[i].module, &r);
+        else if (hmm_module_functions((hmm_module *)sym->v[i].module, offer, &r))
+            settle(&r);
+    }
     return sym;
 }
 
 void hmm_symbolize(hmm_symbolizer *sym, void *pc, hmm_frame *out)
 {
-    /* A return address is the instruction after the call: one byte back
-     * is inside the call, on its line (and in its function, when the call
-     * is the function's last instruction). */
-    Dwarf_Addr a = (Dwarf_Addr)(uintptr_t)pc - 1;
-    Dwfl_Module *m = dw.dwfl_addrmodule(sym->dwfl, a);
-    Dwfl_Line *line = m && sym->lines ? dw.dwfl_module_getsrc(m, a) : NULL;
-    out->func = m ? function_at(sym, m, a) : NULL;
-    out->file = line ? dw.dwfl_lineinfo(line, NULL, &out->line, NULL, NULL, NULL) : NULL;
-    out->in_libhmm = m && m == sym->self;
+    size_t lo = 0, hi = sym->n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (sym->v[mid].pc < pc)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    *out =
+        lo < sym->n && sym->v[lo].pc == pc ? sym->v[lo].frame : (hmm_frame){NULL, NULL, 0, false};
 }
 
 void hmm_symbolizer_close(hmm_symbolizer *sym)
 {
-    while (sym->all) {
-        struct functions *f = sym->all;
-        sym->all = f->next;
-        free(f);
-    }
-    dw.dwfl_end(sym->dwfl);
+    if (sym->dwfl)
+        dw.dwfl_end(sym->dwfl);
+    hmm_modules_free(sym->modules, sym->n_modules);
     free(sym);
 }

@@ -76,14 +76,18 @@ typedef struct hmm_frame {
 
 typedef struct hmm_symbolizer hmm_symbolizer;
 
-/* Reads the process's modules now (it allocates: call it with
- * hmm_tls_untracked set and no libhmm lock held); NULL on failure.  With
- * lines, frames get file names and line numbers, and functions local to
- * a stripped library their names, from separate debug files where they
- * are installed (reading those costs tenths of a second and megabytes);
- * without, names come from the modules' own symbol tables. */
-hmm_symbolizer *hmm_symbolizer_open(bool lines);
-/* Describes the frame whose program counter hmm_backtrace stored as pc. */
+/* Reads the process's modules now and names the frames whose program
+ * counters hmm_backtrace stored in the n entries of pc (repeats allowed);
+ * it allocates: call it with hmm_tls_untracked set and no libhmm lock
+ * held.  NULL on failure or when n is 0.  With lines, frames get file
+ * names and line numbers, and functions local to a stripped library their
+ * names, from separate debug files where they are installed (reading
+ * those costs tenths of a second and megabytes); without, names come from
+ * the modules' own symbol tables.  A module that holds none of the frames
+ * is not read. */
+hmm_symbolizer *hmm_symbolizer_open(bool lines, void *const *pc, size_t n);
+/* Describes the frame whose program counter is pc, one of those named at
+ * hmm_symbolizer_open (any other is unknown). */
 void hmm_symbolize(hmm_symbolizer *sym, void *pc, hmm_frame *out);
 void hmm_symbolizer_close(hmm_symbolizer *sym);
 

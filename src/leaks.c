@@ -97,7 +97,7 @@ __attribute__((destructor)) static void leaks_at_exit(void)
                     "from %zu call stack%s\n",
                     (unsigned long long)t.bytes, (unsigned long long)t.blocks,
                     t.blocks == 1 ? "" : "s", n, n == 1 ? "" : "s");
-        hmm_symbolizer *sym = n ? hmm_symbolizer_open(true) : NULL;
+        hmm_symbolizer *sym = hmm_report_symbolizer(true, v, n);
         for (size_t i = 0; i < n; i++)
             print_stack(out, sym, v[i]);
         if (sym)

@@ -14,6 +14,7 @@
 #include <signal.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -180,6 +181,23 @@ int hmm_os_create(const char *path)
     int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     errno = saved;
     return fd;
+}
+
+void *hmm_os_map_file(const char *path, size_t *size)
+{
+    int saved = errno;
+    void *p = NULL;
+    struct stat st;
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd >= 0 && fstat(fd, &st) == 0 && st.st_size > 0 &&
+        (p = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0)) != MAP_FAILED)
+        *size = (size_t)st.st_size;
+    else
+        p = NULL;
+    if (fd >= 0)
+        close(fd);
+    errno = saved;
+    return p;
 }
 
 void hmm_os_close(int fd)

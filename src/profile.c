@@ -180,19 +180,17 @@ static void write_folded(FILE *out, hmm_symbolizer *sym, hmm_stack *const *v, si
     }
 }
 
-/* Writes the stacks whose bytes are not zero, largest first, in the
- * format of fmt to the file named by tmpl. */
-static void write_profile(hmm_symbolizer *sym, const char *tmpl,
+/* Writes the n stacks of v in the format of fmt to the file named by
+ * tmpl. */
+static void write_profile(hmm_symbolizer *sym, const char *tmpl, hmm_stack *const *v, size_t n,
                           void (*fmt)(FILE *, hmm_symbolizer *, hmm_stack *const *, size_t))
 {
     char *text = NULL;
-    size_t len = 0, n;
+    size_t len = 0;
     FILE *out = open_memstream(&text, &len);
     if (!out)
         return;
-    hmm_stack **v = hmm_report_stacks(&n);
     fmt(out, sym, v, n);
-    free(v);
     fclose(out);
     hmm_write_report(tmpl, 2, "heap profile", text, len);
     free(text);
@@ -203,24 +201,32 @@ void hmm_profile_write(void)
     if (!hmm_report_begin())
         return;
     hmm_profile_requested = 0;
-    /* Function names are all a folded stack shows, and pprof names frames
-     * itself: no debug files.  No sample, no symbols to read (a short
-     * process, say): empty folded files, a .heap of no stack. */
-    hmm_symbolizer *sym = hmm_stack_last() ? hmm_symbolizer_open(false) : NULL;
     char tmpl[HMM_PATH_MAX + 8];
-    hmm_blockmap_each(&samples, add_live, NULL);
-    write_profile(sym, hmm_opt.profile_file, write_folded);
+    /* Every stack sampled since the start: FILE.alloc's and FILE.heap's,
+     * FILE's among them.  Their frames are named once, by function only
+     * (all a folded stack shows; pprof names frames itself): no debug
+     * files.  No sample, no symbols to read (a short process, say): empty
+     * folded files, a .heap of no stack. */
     for (hmm_stack *s = hmm_stack_last(); s; s = s->all) {
         s->count = s->alloc_count;
         s->bytes = s->alloc_bytes;
     }
+    size_t n_all, n_live;
+    hmm_stack **all = hmm_report_stacks(&n_all);
+    hmm_symbolizer *sym = hmm_report_symbolizer(false, all, n_all);
     hmm_format(tmpl, sizeof tmpl, "%s.alloc", hmm_opt.profile_file);
-    write_profile(sym, tmpl, write_folded);
-    /* Every stack sampled since the start has bytes now, so all go in. */
+    write_profile(sym, tmpl, all, n_all, write_folded);
+    for (size_t i = 0; i < n_all; i++)
+        all[i]->count = all[i]->bytes = 0;
+    hmm_blockmap_each(&samples, add_live, NULL);
+    hmm_stack **live = hmm_report_stacks(&n_live);
+    write_profile(sym, hmm_opt.profile_file, live, n_live, write_folded);
     hmm_format(tmpl, sizeof tmpl, "%s.heap", hmm_opt.profile_file);
-    write_profile(sym, tmpl, hmm_pprof_format);
+    write_profile(sym, tmpl, all, n_all, hmm_pprof_format);
     if (sym)
         hmm_symbolizer_close(sym);
+    free(live);
+    free(all);
     hmm_report_end();
 }
 

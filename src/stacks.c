@@ -12,9 +12,15 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "options.h"
 #include "os.h"
 
-#define NBUCKETS ((size_t)1 << 16)
+/* Leaks mode stores the stack of every call site that allocates (a big
+ * program has tens of thousands), the heap profile only those sampled (a
+ * few hundred): a profile's table of 512 KiB, as leaks mode's, would be
+ * touched a page for each stack it holds. */
+#define NBUCKETS (hmm_opt.leaks ? (size_t)1 << 16 : (size_t)1 << 12)
+
 #define ARENA_SIZE ((size_t)1 << 20)
 
 static pthread_mutex_t table_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -57,7 +63,7 @@ static hmm_stack *carve(unsigned depth)
     return s;
 }
 
-static hmm_stack *intern(void *const *pc, unsigned depth)
+hmm_stack *hmm_stack_intern(void *const *pc, unsigned depth)
 {
     uint64_t h = hash_of(pc, depth);
     hmm_stack **table = __atomic_load_n(&buckets, __ATOMIC_ACQUIRE);
@@ -81,18 +87,6 @@ static hmm_stack *intern(void *const *pc, unsigned depth)
         __atomic_store_n(&last, s, __ATOMIC_RELEASE);
     }
     pthread_mutex_unlock(&table_lock);
-    return s;
-}
-
-hmm_stack *hmm_stack_here(void)
-{
-    if (hmm_tls_untracked)
-        return NULL;
-    hmm_tls_untracked = true;
-    void *pc[HMM_BACKTRACE_MAX];
-    unsigned depth = hmm_backtrace(pc, HMM_BACKTRACE_MAX);
-    hmm_stack *s = depth ? intern(pc, depth) : NULL;
-    hmm_tls_untracked = false;
     return s;
 }
 
@@ -153,6 +147,23 @@ hmm_stack **hmm_report_stacks(size_t *n)
     *n = i;
     qsort(v, i, sizeof *v, by_bytes);
     return v;
+}
+
+hmm_symbolizer *hmm_report_symbolizer(bool lines, hmm_stack *const *v, size_t n)
+{
+    size_t frames = 0;
+    for (size_t i = 0; i < n; i++)
+        frames += v[i]->depth;
+    void **pc = frames ? malloc(frames * sizeof *pc) : NULL;
+    if (!pc)
+        return NULL;
+    frames = 0;
+    for (size_t i = 0; i < n; i++)
+        for (unsigned j = 0; j < v[i]->depth; j++)
+            pc[frames++] = v[i]->pc[j];
+    hmm_symbolizer *sym = hmm_symbolizer_open(lines, pc, frames);
+    free(pc);
+    return sym;
 }
 
 unsigned hmm_report_frames(hmm_symbolizer *sym, const hmm_stack *s, hmm_frame *out, void **pc)

@@ -111,9 +111,59 @@ static pid_t fork_as_libhmm(void)
     return pid;
 }
 
+/* How many frames of s sym names func, and whether the outermost of them
+ * has a file ending in file (NULL: none expected; the innermost may be in
+ * a header's inline function). */
+static unsigned named(hmm_symbolizer *sym, const hmm_stack *s, const char *func, const char *file,
+                      bool *file_ok)
+{
+    unsigned n = 0;
+    *file_ok = false;
+    for (unsigned i = 0; i < s->depth; i++) {
+        hmm_frame f;
+        hmm_symbolize(sym, s->pc[i], &f);
+        if (!f.func || strcmp(f.func, func) != 0)
+            continue;
+        n++;
+        *file_ok = file
+                       ? f.file && strlen(f.file) >= strlen(file) &&
+                             strcmp(f.file + strlen(f.file) - strlen(file), file) == 0 && f.line > 0
+                       : !f.file;
+    }
+    return n;
+}
+
+/* The frames of s named by function alone (the heap profile's way: the
+ * modules' own symbol tables) and with lines (the leak report's: libdw):
+ * the same functions of this program, static ones included (DEPTH + 1
+ * frames of nest(): hmm_stack_here is inline). */
+static void check_names(const hmm_stack *s)
+{
+    hmm_stack *const v[] = {(hmm_stack *)s};
+    for (int lines = 0; lines <= 1; lines++) {
+        const char *how = lines ? "with lines" : "names only";
+        hmm_symbolizer *sym = hmm_report_symbolizer(lines, v, 1);
+        if (!sym) {
+            ok(false, "%s: a symbolizer", how);
+            continue;
+        }
+        bool file_ok, main_ok;
+        unsigned nests = named(sym, s, "nest", lines ? "t/backtrace.c" : NULL, &file_ok);
+        unsigned mains = named(sym, s, "main", lines ? "t/backtrace.c" : NULL, &main_ok);
+        hmm_frame f;
+        hmm_symbolize(sym, (void *)((uintptr_t)s->pc[0] + 1), &f); /* not among those named */
+        ok(nests == DEPTH + 1 && file_ok && named(sym, s, "captures", NULL, &(bool){0}) == 1 &&
+               mains == 1 && main_ok && !f.func && !f.file,
+           "%s: nest() %u times (of %u), captures() and main() named%s; a frame not asked for "
+           "is not",
+           how, nests, DEPTH + 1, lines ? ", with file and line" : "");
+        hmm_symbolizer_close(sym);
+    }
+}
+
 int main(void)
 {
-    plan(14);
+    plan(16);
 
     ok(nest(DEPTH) == NULL, "no capture before the unwinders are loaded");
     ok(!hmm_load_library("libhmm-none.so.0", "none", NULL, 0, "nothing"),
@@ -135,6 +185,11 @@ int main(void)
     ok(main_stack && main_stack->depth >= DEPTH + 2,
        "main thread: %u captures from one call site give one stack, %u frames deep", MANY,
        main_stack ? main_stack->depth : 0);
+
+    if (main_stack)
+        check_names(main_stack);
+    else
+        skip(2, "no stack to name");
 
     hmm_stack *thread_stack = thread_captures(MANY);
     ok(thread_stack != NULL, "a thread's first captures and its later ones give one stack");
