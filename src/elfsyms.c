@@ -1,23 +1,21 @@
 /*
  * elfsyms.c - the loaded modules (dl_iterate_phdr) and the functions of
- * their symbol tables, read from each module's file, mapped.  A heap
- * profile needs no more than these names: loading libdw and the four
- * libraries it needs (libelf, zlib, bzip2, lzma) and having it parse
- * /proc/self/maps cost a short process more than the rest of its profile
- * (about 2 ms and 1-3 MiB of resident memory at exit).  The leak report,
- * which wants line numbers and separate debug files, still uses libdw.
- *
- * The files are read as untrusted: every offset and size is checked
- * against the file's size before use.
- */
+ * their symbol tables, read from each module's file with elfutils' libelf
+ * (loaded with dlopen when a report first needs it).  A heap profile needs
+ * no more than these names: loading libdw and the libraries it needs
+ * (zlib, bzip2, lzma) and having it parse /proc/self/maps cost a short
+ * process more than the rest of its profile (about 2 ms and 1-3 MiB of
+ * resident memory at exit).  The leak report, which wants line numbers
+ * and separate debug files, still uses libdw. */
 #define _GNU_SOURCE
 #include "elfsyms.h"
 
-#include <elf.h>
+#include <gelf.h>
 #include <link.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "backtrace.h"
 #include "os.h"
 
 struct list {
@@ -58,7 +56,7 @@ static int add_module(struct dl_phdr_info *info, size_t size, void *arg)
         if (!(path = strdup(info->dlpi_name)))
             return 1;
     }
-    l->v[l->n++] = (hmm_module){lo, hi, info->dlpi_addr, path, NULL, 0};
+    l->v[l->n++] = (hmm_module){lo, hi, info->dlpi_addr, path, NULL, 0, NULL};
     return 0;
 }
 
@@ -94,51 +92,97 @@ hmm_module *hmm_module_at(hmm_module *v, size_t n, uintptr_t a)
     return lo && a < v[lo - 1].hi ? &v[lo - 1] : NULL;
 }
 
-/* Section i of the file, when it lies within it. */
-static const Elf64_Shdr *section(const hmm_module *m, const Elf64_Ehdr *eh, size_t i)
+/* The functions of elfutils' libelf used here, found with dlsym. */
+#define LIBELF_FUNCTIONS(X)                                                                        \
+    X(elf_version)                                                                                 \
+    X(elf_memory)                                                                                  \
+    X(elf_end)                                                                                     \
+    X(elf_kind)                                                                                    \
+    X(elf_nextscn)                                                                                 \
+    X(elf_getscn)                                                                                  \
+    X(elf_getdata)                                                                                 \
+    X(gelf_getshdr)                                                                                \
+    X(gelf_getsym)
+
+static struct {
+#define FIELD(f) __typeof__(f) *f;
+    LIBELF_FUNCTIONS(FIELD)
+#undef FIELD
+} elf;
+
+static const hmm_symbol libelf_symbols[] = {
+#define SYMBOL(f) {#f, (void **)&elf.f},
+    LIBELF_FUNCTIONS(SYMBOL)
+#undef SYMBOL
+};
+
+/* Loads libelf on the first call (reports are written one at a time);
+ * false, with a warning the first time, when it cannot. */
+static bool load_libelf(void)
 {
-    if (i >= eh->e_shnum)
-        return NULL;
-    const Elf64_Shdr *sh = (const Elf64_Shdr *)((const char *)m->file + eh->e_shoff) + i;
-    return sh->sh_offset <= m->file_size && sh->sh_size <= m->file_size - sh->sh_offset ? sh : NULL;
+    static int state; /* 0: not tried; 1: loaded; -1: failed */
+    if (state == 0)
+        state = hmm_load_library("libelf.so.1", "elfutils", libelf_symbols,
+                                 hmm_countof(libelf_symbols), "frames are shown as addresses") &&
+                        elf.elf_version(EV_CURRENT) != EV_NONE
+                    ? 1
+                    : -1;
+    return state > 0;
+}
+
+/* m's symbol table: .symtab, else .dynsym (a stripped module's). */
+static Elf_Scn *symbol_table(Elf *e, GElf_Shdr *shdr)
+{
+    Elf_Scn *found = NULL;
+    for (Elf_Scn *scn = NULL; (scn = elf.elf_nextscn(e, scn)) != NULL;) {
+        GElf_Shdr sh;
+        if (!elf.gelf_getshdr(scn, &sh) ||
+            (sh.sh_type != SHT_SYMTAB && (sh.sh_type != SHT_DYNSYM || found)))
+            continue;
+        found = scn;
+        *shdr = sh;
+    }
+    return found;
 }
 
 bool hmm_module_functions(hmm_module *m,
                           void (*fn)(void *arg, uintptr_t start, uintptr_t size, const char *name),
                           void *arg)
 {
+    if (!load_libelf())
+        return false;
     if (!m->file)
         m->file = hmm_os_map_file(m->path ? m->path : "/proc/self/exe", &m->file_size);
-    const Elf64_Ehdr *eh = m->file;
-    if (!eh || m->file_size < sizeof *eh || memcmp(eh->e_ident, ELFMAG, SELFMAG) != 0 ||
-        eh->e_ident[EI_CLASS] != ELFCLASS64 || eh->e_shentsize != sizeof(Elf64_Shdr) ||
-        eh->e_shoff > m->file_size ||
-        eh->e_shnum > (m->file_size - eh->e_shoff) / sizeof(Elf64_Shdr))
+    if (m->file && !m->elf)
+        m->elf = elf.elf_memory(m->file, m->file_size);
+    if (!m->elf || elf.elf_kind(m->elf) != ELF_K_ELF)
         return false;
-    const Elf64_Shdr *symtab = NULL;
-    for (size_t i = 0; i < eh->e_shnum; i++) {
-        const Elf64_Shdr *sh = section(m, eh, i);
-        if (sh && (sh->sh_type == SHT_SYMTAB || (sh->sh_type == SHT_DYNSYM && !symtab)))
-            symtab = sh;
+    GElf_Shdr shdr = {0};
+    Elf_Scn *scn = symbol_table(m->elf, &shdr);
+    Elf_Data *data = scn ? elf.elf_getdata(scn, NULL) : NULL;
+    Elf_Scn *strscn = scn ? elf.elf_getscn(m->elf, shdr.sh_link) : NULL;
+    Elf_Data *strings = strscn ? elf.elf_getdata(strscn, NULL) : NULL;
+    /* Names are looked up here, not with elf_strptr, which checks the
+     * table at each call (a quarter of a profile's exit): a table that
+     * ends in a NUL holds every name that starts in it whole. */
+    if (!data || shdr.sh_entsize == 0 || !strings || strings->d_size == 0 ||
+        ((const char *)strings->d_buf)[strings->d_size - 1] != '\0')
+        return false;
+    const char *names = strings->d_buf;
+    for (size_t i = 1; i < shdr.sh_size / shdr.sh_entsize; i++) {
+        GElf_Sym sym;
+        if (elf.gelf_getsym(data, (int)i, &sym) && GELF_ST_TYPE(sym.st_info) == STT_FUNC &&
+            sym.st_shndx != SHN_UNDEF && sym.st_name < strings->d_size)
+            fn(arg, m->bias + sym.st_value, sym.st_size, names + sym.st_name);
     }
-    const Elf64_Shdr *strtab = symtab ? section(m, eh, symtab->sh_link) : NULL;
-    if (!strtab || strtab->sh_type != SHT_STRTAB || symtab->sh_entsize != sizeof(Elf64_Sym) ||
-        strtab->sh_size == 0)
-        return false;
-    const char *names = (const char *)m->file + strtab->sh_offset;
-    if (names[strtab->sh_size - 1] != '\0') /* so every name ends within it */
-        return false;
-    const Elf64_Sym *sym = (const Elf64_Sym *)((const char *)m->file + symtab->sh_offset);
-    for (size_t i = 1; i < symtab->sh_size / sizeof *sym; i++)
-        if (ELF64_ST_TYPE(sym[i].st_info) == STT_FUNC && sym[i].st_shndx != SHN_UNDEF &&
-            sym[i].st_name < strtab->sh_size)
-            fn(arg, m->bias + sym[i].st_value, sym[i].st_size, names + sym[i].st_name);
     return true;
 }
 
 void hmm_modules_free(hmm_module *v, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
+        if (v[i].elf)
+            elf.elf_end(v[i].elf);
         if (v[i].file)
             hmm_os_unmap(v[i].file, v[i].file_size);
         free(v[i].path);

@@ -42,8 +42,10 @@ int hmm_os_keep_fd(int fd);
  * the umask); the descriptor, or -1. */
 int hmm_os_create(const char *path);
 void hmm_os_close(int fd);
-/* Maps the file at path whole, read-only, and stores its size; NULL when
- * it cannot be opened or is empty.  hmm_os_unmap unmaps it. */
+/* Maps the file at path whole, a private copy (writes, which libelf may
+ * make to convert it in place, never reach the file), and stores its
+ * size; NULL when it cannot be opened or is empty.  hmm_os_unmap unmaps
+ * it. */
 void *hmm_os_map_file(const char *path, size_t *size);
 /* Runs handler when signal sig arrives (system calls it interrupts are
  * restarted); false when it cannot. */

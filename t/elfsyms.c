@@ -56,7 +56,7 @@ static bool read_copy(const char *buf, size_t n, const char *path, unsigned *fun
     if (!out || fwrite(buf, 1, n, out) != n || fclose(out) != 0)
         return false;
     hmm_module *m = malloc(sizeof *m);
-    *m = (hmm_module){0, 1, 0, strdup(path), NULL, 0};
+    *m = (hmm_module){0, 1, 0, strdup(path), NULL, 0, NULL};
     struct found f = {NULL, 0, NULL, NULL, 0, 0};
     /* Names are checked against the mapping, known once it is made. */
     hmm_module_functions(m, check, &(struct found){0});
