@@ -23,7 +23,7 @@ extern __thread bool hmm_tls_untracked __attribute__((tls_model("initial-exec"))
 
 /* A thread's first captures use an unwinder that keeps no state per
  * thread, its later ones one that does (backtrace.c). */
-#define HMM_BACKTRACE_FIRST 32
+#define HMM_BACKTRACE_FIRST 256
 
 /* A function to look up in a library (hmm_load_library) and where its
  * address goes. */
