@@ -90,6 +90,7 @@ static hmm_stack *thread_captures(unsigned n)
     return s;
 }
 
+#ifndef __SANITIZE_ADDRESS__
 /* Threads that capture until told to stop, while the main thread forks. */
 static volatile int stop;
 static void *capture_until_stopped(void *arg)
@@ -110,6 +111,38 @@ static pid_t fork_as_libhmm(void)
     hmm_stacks_atfork(pid == 0 ? HMM_FORK_CHILD : HMM_FORK_PARENT);
     return pid;
 }
+
+/* Forks while other threads capture: in each child, the main thread
+ * (its later captures) and then a new thread (its first) capture. */
+static void check_fork(hmm_stack *thread_stack)
+{
+    enum { BUSY = 2, FORKS = 20 };
+    pthread_t busy[BUSY];
+    for (unsigned i = 0; i < BUSY; i++)
+        pthread_create(&busy[i], NULL, capture_until_stopped, NULL);
+    unsigned good = 0;
+    for (unsigned i = 0; i < FORKS; i++) {
+        pid_t pid = fork_as_libhmm();
+        if (pid == 0) { /* the main thread (its later captures), then a new one (its first) */
+            hmm_stack *s = captures(MANY);
+            _exit(s && s->depth >= DEPTH + 2 && thread_captures(3) == thread_stack ? 0 : 1);
+        }
+        int st;
+        good += pid > 0 && waitpid(pid, &st, 0) == pid && WIFEXITED(st) && WEXITSTATUS(st) == 0;
+    }
+    stop = 1;
+    unsigned busy_ok = 0;
+    for (unsigned i = 0; i < BUSY; i++) {
+        void *r;
+        pthread_join(busy[i], &r);
+        busy_ok += r != NULL;
+    }
+    is_int(FORKS, good,
+           "fork while other threads capture: the child captures, and a new thread of its gets the "
+           "parent's stack");
+    is_int(BUSY, busy_ok, "... and the capturing threads went on");
+}
+#endif
 
 /* How many frames of s sym names func, and whether the outermost of them
  * has a file ending in file (NULL: none expected; the innermost may be in
@@ -212,31 +245,15 @@ int main(void)
     skip(1, "malloc is AddressSanitizer's");
 #endif
 
-    enum { BUSY = 2, FORKS = 20 };
-    pthread_t busy[BUSY];
-    for (unsigned i = 0; i < BUSY; i++)
-        pthread_create(&busy[i], NULL, capture_until_stopped, NULL);
-    unsigned good = 0;
-    for (unsigned i = 0; i < FORKS; i++) {
-        pid_t pid = fork_as_libhmm();
-        if (pid == 0) { /* the main thread (its later captures), then a new one (its first) */
-            hmm_stack *s = captures(MANY);
-            _exit(s && s->depth >= DEPTH + 2 && thread_captures(3) == thread_stack ? 0 : 1);
-        }
-        int st;
-        good += pid > 0 && waitpid(pid, &st, 0) == pid && WIFEXITED(st) && WEXITSTATUS(st) == 0;
-    }
-    stop = 1;
-    unsigned busy_ok = 0;
-    for (unsigned i = 0; i < BUSY; i++) {
-        void *r;
-        pthread_join(busy[i], &r);
-        busy_ok += r != NULL;
-    }
-    is_int(FORKS, good,
-           "fork while other threads capture: the child captures, and a new thread of its gets the "
-           "parent's stack");
-    is_int(BUSY, busy_ok, "... and the capturing threads went on");
+#ifndef __SANITIZE_ADDRESS__
+    check_fork(thread_stack);
+#else
+    /* GCC 12's AddressSanitizer takes no lock of its allocator at fork: a
+     * child forked while a capturing thread allocates can block for ever
+     * in its first malloc (seen: in the new thread's start).  libhmm's own
+     * fork handling is checked in the plain build. */
+    skip(2, "fork with threads allocating: AddressSanitizer's allocator is not fork-safe");
+#endif
 
     ok(main_stack && thread_stack && main_stack != thread_stack,
        "a thread's stack is not the main thread's");
