@@ -14,8 +14,9 @@
  * comes to the slow path, which sees the mark and drops the record; a
  * small block sampled costs a few pages of address space and one page of
  * memory once touched, about 1% of the memory it stands for at the
- * default rate.  realloc never resizes a sampled block in place: it moves
- * it, which frees the sample and gives the new block its own chance.
+ * default rate.  realloc drops a sampled block's sample and, resized in
+ * place or moved, the block gets the chance a new block of its new size
+ * would have (realloc.c).
  *
  * The profile goes to three files in two formats.  FILE gets the
  * estimated bytes in use and FILE.alloc those allocated since the start,
