@@ -15,17 +15,12 @@
 #include "options.h"
 #include "os.h"
 
-/* Leaks mode stores the stack of every call site that allocates (a big
- * program has tens of thousands), the heap profile only those sampled (a
- * few hundred): a profile's table of 512 KiB, as leaks mode's, would be
- * touched a page for each stack it holds. */
-#define NBUCKETS (hmm_opt.leaks ? (size_t)1 << 16 : (size_t)1 << 12)
-
 #define ARENA_SIZE ((size_t)1 << 20)
 
 static pthread_mutex_t table_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_mutex_t report_lock = PTHREAD_MUTEX_INITIALIZER;
 static hmm_stack **buckets; /* mapped on first use */
+static size_t bucket_mask;  /* its size less one, stored before it */
 static hmm_stack *last;
 static char *arena, *arena_end;
 
@@ -68,22 +63,30 @@ hmm_stack *hmm_stack_intern(void *const *pc, unsigned depth)
     uint64_t h = hash_of(pc, depth);
     hmm_stack **table = __atomic_load_n(&buckets, __ATOMIC_ACQUIRE);
     hmm_stack *s =
-        table ? find(__atomic_load_n(&table[h % NBUCKETS], __ATOMIC_ACQUIRE), h, pc, depth) : NULL;
+        table ? find(__atomic_load_n(&table[h & bucket_mask], __ATOMIC_ACQUIRE), h, pc, depth)
+              : NULL;
     if (s)
         return s;
     pthread_mutex_lock(&table_lock);
-    if (!buckets)
-        __atomic_store_n(&buckets, hmm_os_map_aligned(NBUCKETS * sizeof *buckets, HMM_PAGE_SIZE),
+    if (!buckets) {
+        /* Leaks mode stores the stack of every call site that allocates (a
+         * big program has tens of thousands), the heap profile only those
+         * sampled (a few hundred): a profile's table of 512 KiB, as leaks
+         * mode's, would be touched a page for each stack it holds. */
+        size_t n = hmm_opt.leaks ? (size_t)1 << 16 : (size_t)1 << 12;
+        bucket_mask = n - 1;
+        __atomic_store_n(&buckets, hmm_os_map_aligned(n * sizeof *buckets, HMM_PAGE_SIZE),
                          __ATOMIC_RELEASE);
+    }
     /* Again: another thread may have added it since. */
-    if (buckets && !(s = find(buckets[h % NBUCKETS], h, pc, depth)) && (s = carve(depth))) {
+    if (buckets && !(s = find(buckets[h & bucket_mask], h, pc, depth)) && (s = carve(depth))) {
         memset(s, 0, sizeof *s);
         s->hash = h;
         s->depth = depth;
         memcpy(s->pc, pc, depth * sizeof *pc);
-        s->next = buckets[h % NBUCKETS];
+        s->next = buckets[h & bucket_mask];
         s->all = last;
-        __atomic_store_n(&buckets[h % NBUCKETS], s, __ATOMIC_RELEASE);
+        __atomic_store_n(&buckets[h & bucket_mask], s, __ATOMIC_RELEASE);
         __atomic_store_n(&last, s, __ATOMIC_RELEASE);
     }
     pthread_mutex_unlock(&table_lock);
