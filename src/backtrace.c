@@ -58,7 +58,7 @@
  * written, and is loaded then (libdw and what it needs, libelf, zlib,
  * bzip2 and lzma, added about a millisecond to the start of every process
  * when linked).  The heap profile's, by function only, from the symbol
- * tables of the modules' files, read by elfsyms.c: no library to load.
+ * tables of the modules' files, read by elfsyms.c with libelf alone.
  * Either way each module's table is read in one pass that names all its
  * frames.  Without names, a report shows addresses.
  */

@@ -6,7 +6,8 @@
  * (zlib, bzip2, lzma) and having it parse /proc/self/maps cost a short
  * process more than the rest of its profile (about 2 ms and 1-3 MiB of
  * resident memory at exit).  The leak report, which wants line numbers
- * and separate debug files, still uses libdw. */
+ * and separate debug files, still uses libdw.
+ */
 #define _GNU_SOURCE
 #include "elfsyms.h"
 

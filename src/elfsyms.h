@@ -1,7 +1,7 @@
 /*
  * elfsyms.h - the process's loaded modules and the functions of their
- * symbol tables, read from the modules' files without libdw: how the heap
- * profile names its frames (backtrace.c).
+ * symbol tables, read from the modules' files with libelf, without libdw:
+ * how the heap profile names its frames (backtrace.c).
  */
 #ifndef HMM_ELFSYMS_H
 #define HMM_ELFSYMS_H

@@ -190,7 +190,8 @@ void *hmm_os_map_file(const char *path, size_t *size)
     struct stat st;
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd >= 0 && fstat(fd, &st) == 0 && st.st_size > 0 &&
-        (p = mmap(NULL, (size_t)st.st_size, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd, 0)) != MAP_FAILED)
+        (p = mmap(NULL, (size_t)st.st_size, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd, 0)) !=
+            MAP_FAILED)
         *size = (size_t)st.st_size;
     else
         p = NULL;
