@@ -193,9 +193,10 @@ void hmm_heap_maintain(hmm_heap *h, const char *func)
     uint64_t now = hmm_os_now_ms();
     /* Spares go back to the spans before a pass, so that a heap that
      * stops allocating keeps none for longer than two passes. */
-    if (hmm_span_purge_due(h, now))
+    if (hmm_span_purge_due(h, now)) {
         hmm_slab_release_spares(h);
-    hmm_span_purge_if_due(h, now);
+        hmm_span_purge_if_due(h, now);
+    }
     hmm_heap_map_tick(now);
     if (now < h->next_reclaim)
         return;

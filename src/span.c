@@ -24,19 +24,23 @@
 /* The owner takes its heap's span lock; while the purger holds it, the
  * owner asks for it back (span_want), which ends the purger's pass after
  * the span it is purging. */
-static void lock(hmm_heap *h)
+static __attribute__((noinline)) void lock_contended(hmm_heap *h)
 {
-    if (hmm_likely(__atomic_exchange_n(&h->span_busy, 1, __ATOMIC_SEQ_CST) == 0))
-        return;
     __atomic_store_n(&h->span_want, 1, __ATOMIC_SEQ_CST);
     while (__atomic_exchange_n(&h->span_busy, 1, __ATOMIC_SEQ_CST) != 0)
         hmm_os_yield();
     __atomic_store_n(&h->span_want, 0, __ATOMIC_RELAXED);
 }
 
-static void unlock(hmm_heap *h) { __atomic_store_n(&h->span_busy, 0, __ATOMIC_RELEASE); }
+hmm_inline void lock(hmm_heap *h)
+{
+    if (hmm_unlikely(__atomic_exchange_n(&h->span_busy, 1, __ATOMIC_SEQ_CST) != 0))
+        lock_contended(h);
+}
 
-static unsigned bin_of(size_t n)
+hmm_inline void unlock(hmm_heap *h) { __atomic_store_n(&h->span_busy, 0, __ATOMIC_RELEASE); }
+
+hmm_inline unsigned bin_of(size_t n)
 {
     if (n < 16)
         return (unsigned)n - 1;
@@ -44,7 +48,7 @@ static unsigned bin_of(size_t n)
     return 15 + (lg - 4) * 4 + (unsigned)((n >> (lg - 2)) & 3);
 }
 
-static void bin_insert(hmm_heap *h, hmm_span *s)
+hmm_inline void bin_insert(hmm_heap *h, hmm_span *s)
 {
     unsigned b = bin_of(s->npages);
     hmm_list_push(&h->bins[b], &s->link);
@@ -53,7 +57,7 @@ static void bin_insert(hmm_heap *h, hmm_span *s)
         h->dirty_pages += s->npages;
 }
 
-static void bin_remove(hmm_heap *h, hmm_span *s)
+hmm_inline void bin_remove(hmm_heap *h, hmm_span *s)
 {
     unsigned b = bin_of(s->npages);
     hmm_list_remove(&s->link);
@@ -64,7 +68,7 @@ static void bin_remove(hmm_heap *h, hmm_span *s)
 }
 
 /* Makes s a head of n pages: it and its last page name it. */
-static void set_length(hmm_span *s, size_t n)
+hmm_inline void set_length(hmm_span *s, size_t n)
 {
     s->npages = (uint32_t)n;
     hmm_tag_set(s, s);
@@ -72,14 +76,15 @@ static void set_length(hmm_span *s, size_t n)
 }
 
 /* Turns a former head or tail into an interior page. */
-static void clear_tag(hmm_span *s)
+hmm_inline void clear_tag(hmm_span *s)
 {
     s->kind = HMM_SPAN_NONE;
     hmm_tag_clear(s);
 }
 
-/* Inserts [s, s+n) as free, merging with free neighbours. */
-static void insert_free(hmm_heap *h, hmm_span *s, size_t n, unsigned flags, uint32_t freed_at)
+/* Inserts [s, s+n), given back at time freed_at, as free, merging with
+ * free neighbours: the span made is dirty, as the pages given back are. */
+static void insert_free(hmm_heap *h, hmm_span *s, size_t n, uint32_t freed_at)
 {
     hmm_chunk *c = hmm_chunk_of(s);
     c->free_pages += (uint32_t)n;
@@ -90,8 +95,6 @@ static void insert_free(hmm_heap *h, hmm_span *s, size_t n, unsigned flags, uint
     if (hmm_span_index(right) < HMM_CHUNK_PAGES && right->kind == HMM_SPAN_FREE) {
         bin_remove(h, right);
         size_t rn = right->npages;
-        flags =
-            (flags & right->flags & HMM_SPAN_ZEROED) | ((flags | right->flags) & HMM_SPAN_DIRTY);
         if (right->freed_at > freed_at)
             freed_at = right->freed_at;
         /* right's last page stays the span's last: its descriptor is left
@@ -104,7 +107,6 @@ static void insert_free(hmm_heap *h, hmm_span *s, size_t n, unsigned flags, uint
     if (left->kind == HMM_SPAN_FREE) {
         bin_remove(h, left);
         size_t ln = left->npages;
-        flags = (flags & left->flags & HMM_SPAN_ZEROED) | ((flags | left->flags) & HMM_SPAN_DIRTY);
         if (left->freed_at > freed_at)
             freed_at = left->freed_at;
         if (ln > 1)
@@ -114,7 +116,7 @@ static void insert_free(hmm_heap *h, hmm_span *s, size_t n, unsigned flags, uint
         n += ln;
     }
     s->kind = HMM_SPAN_FREE;
-    s->flags = (uint8_t)flags;
+    s->flags = HMM_SPAN_DIRTY;
     s->freed_at = freed_at;
     set_length(s, n);
     bin_insert(h, s);
@@ -187,21 +189,26 @@ hmm_span *hmm_span_alloc(hmm_heap *h, size_t npages, size_t align_pages, bool *z
     }
     bin_remove(h, s);
     uint8_t flags = s->flags;
-    uint32_t freed_at = s->freed_at;
-    size_t lead = 0;
     if (align_pages > 1) {
         uintptr_t addr = (uintptr_t)hmm_span_addr(s);
         size_t align = align_pages << HMM_PAGE_SHIFT;
-        lead = (hmm_align_up(addr, align) - addr) >> HMM_PAGE_SHIFT;
+        size_t lead = (hmm_align_up(addr, align) - addr) >> HMM_PAGE_SHIFT;
+        if (lead) {
+            /* The pages before the aligned start stay a free span, as
+             * clean as they were: not insert_free, as they have no free
+             * neighbour to merge with (s's left one is not free, free
+             * spans being coalesced; the right one is the block). */
+            hmm_span *body = s + lead;
+            body->kind = HMM_SPAN_FREE;
+            body->flags = flags;
+            body->freed_at = s->freed_at;
+            set_length(body, s->npages - lead);
+            set_length(s, lead);
+            bin_insert(h, s);
+            s = body;
+        }
     }
-    s = take_front(h, s, lead + npages);
-    if (lead) {
-        /* Give the pages before the aligned start back, as clean as they were. */
-        hmm_span *body = s + lead;
-        set_length(body, npages);
-        insert_free(h, s, lead, flags, freed_at);
-        s = body;
-    }
+    s = take_front(h, s, npages);
     s->flags = 0;
     unlock(h);
     *zeroed = (flags & HMM_SPAN_ZEROED) != 0;
@@ -209,7 +216,7 @@ hmm_span *hmm_span_alloc(hmm_heap *h, size_t npages, size_t align_pages, bool *z
 }
 
 static size_t purge_if_due(hmm_heap *h, uint64_t now);
-static void purge_excess(hmm_heap *h, uint32_t now);
+static inline void purge_excess(hmm_heap *h, uint32_t now);
 
 /* After a span op that made pages free: the purger watches a heap holding
  * enough of them, so they go back even if the owner makes no further call.
@@ -227,8 +234,9 @@ void hmm_span_free(hmm_heap *h, hmm_span *s)
 {
     uint64_t now = hmm_os_now_ms();
     lock(h);
-    insert_free(h, s, s->npages, HMM_SPAN_DIRTY, (uint32_t)now);
-    purge_if_due(h, now);
+    insert_free(h, s, s->npages, (uint32_t)now);
+    if (hmm_span_purge_due(h, now))
+        purge_if_due(h, now);
     purge_excess(h, (uint32_t)now);
     unlock_after_free(h);
 }
@@ -265,7 +273,7 @@ void hmm_span_shrink(hmm_heap *h, hmm_span *s, size_t npages)
         clear_tag(&s[n - 1]);
     set_length(s, npages);
     uint32_t now = (uint32_t)hmm_os_now_ms();
-    insert_free(h, rest, n - npages, HMM_SPAN_DIRTY, now);
+    insert_free(h, rest, n - npages, now);
     purge_excess(h, now);
     unlock_after_free(h);
 }
@@ -360,16 +368,11 @@ static unsigned age_class(uint32_t now, const hmm_span *s)
     return age ? 32 - (unsigned)__builtin_clz(age) : 0;
 }
 
-/* Brings a heap holding more dirty free pages than dirty_limit down
- * toward half of it, purging the spans idle longest first (the holes
- * least likely to be reused), down to those idle 16 ms: a first pass
- * counts dirty pages by age class, a second purges the oldest classes.
- * A pass is followed by 16 ms without one, as younger spans may be all
- * there is (each pass walks every free span). */
-static void purge_excess(hmm_heap *h, uint32_t now)
+/* The pass of purge_excess, out of line: with its frame (the counts by
+ * age class) set up first, the check made at every span free cost about
+ * 34 instructions, where it needs a few. */
+static __attribute__((noinline)) void purge_oldest(hmm_heap *h, uint32_t now)
 {
-    if (hmm_likely(h->dirty_pages <= dirty_limit(h)) || (int32_t)(now - h->excess_after) < 0)
-        return;
     h->excess_after = now + (1u << (AGE_MIN_CLASS - 1));
     size_t excess = h->dirty_pages - dirty_limit(h) / 2;
     size_t pages[AGE_CLASSES] = {0};
@@ -389,6 +392,18 @@ static void purge_excess(hmm_heap *h, uint32_t now)
             if ((s->flags & HMM_SPAN_DIRTY) && age_class(now, s) >= oldest)
                 give_back(h, s, false);
         }
+}
+
+/* Brings a heap holding more dirty free pages than dirty_limit down
+ * toward half of it, purging the spans idle longest first (the holes
+ * least likely to be reused), down to those idle 16 ms: a first pass
+ * counts dirty pages by age class, a second purges the oldest classes.
+ * A pass is followed by 16 ms without one, as younger spans may be all
+ * there is (each pass walks every free span). */
+static inline void purge_excess(hmm_heap *h, uint32_t now)
+{
+    if (hmm_unlikely(h->dirty_pages > dirty_limit(h)) && (int32_t)(now - h->excess_after) >= 0)
+        purge_oldest(h, now);
 }
 
 size_t hmm_span_purge(hmm_heap *h, enum hmm_purge how, size_t keep)
