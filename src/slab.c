@@ -143,7 +143,7 @@ static void release_spares(hmm_heap *h, size_t pages)
         }
 }
 
-void hmm_slab_release_spares(hmm_heap *h) { release_spares(h, SIZE_MAX); }
+void hmm_slab_release_spares_slow(hmm_heap *h) { release_spares(h, SIZE_MAX); }
 
 static hmm_span *slab_new(hmm_heap *h, unsigned cls)
 {

@@ -37,9 +37,15 @@ hmm_inline void hmm_slab_free(hmm_heap *h, hmm_span *s, hmm_block *b, uintptr_t 
     if (hmm_unlikely(--s->used == 0 || was_full))
         hmm_slab_after_free(h, s);
 }
+void hmm_slab_release_spares_slow(hmm_heap *h);
 /* Releases h's spare slabs (emptied slabs kept for their class's next
- * slab) to its span allocator, so that their pages may be purged. */
-void hmm_slab_release_spares(hmm_heap *h);
+ * slab) to its span allocator, so that their pages may be purged.  The
+ * check inline: every large allocation asks, and most heaps hold none. */
+hmm_inline void hmm_slab_release_spares(hmm_heap *h)
+{
+    if (h->spare_pages)
+        hmm_slab_release_spares_slow(h);
+}
 /* Lets go of h's current slabs (thread exit): empty ones are released. */
 void hmm_slab_retire_all(hmm_heap *h);
 /* Checks the slabs h can allocate from; aborts on error. */
