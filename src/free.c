@@ -10,6 +10,7 @@
 
 #include "diag.h"
 #include "huge.h"
+#include "large.h"
 #include "leaks.h"
 #include "options.h"
 #include "profile.h"
@@ -62,6 +63,15 @@ static bool live_small_block(const hmm_span *s, const void *p, uintptr_t key)
 {
     return s->kind == HMM_SPAN_SLAB && hmm_slab_block_carved(s, p) &&
            ((const hmm_block *)p)->key != key;
+}
+
+/* What hmm_locate checks of a large block p of span s, whose mark would
+ * be key: the start of its span, not marked free.  Not one of the heap
+ * profile's samples either, which hmm_free_slow must forget. */
+static bool live_large_block(const hmm_span *s, const void *p, uintptr_t key)
+{
+    return s->kind == HMM_SPAN_LARGE && (const char *)p == hmm_span_addr(s) &&
+           !(s->flags & HMM_SPAN_SAMPLED) && ((const hmm_block *)p)->key != key;
 }
 
 /* Secure mode's common case, with the checks of free's fast path (which
@@ -131,13 +141,19 @@ void hmm_free_other(void *p, hmm_chunk *c, const char *func)
 
 /* Only the thread's own heap reaches here (secure and leaks mode have
  * hmm_heap_empty as the fast path's heap, which owns no chunk), and the
- * chunk map and owner are known: what is left of locate_owned's checks
- * is live_small_block. */
+ * chunk map and owner are known: what is left of hmm_locate's checks is
+ * live_small_block for a slab's block and live_large_block for a large
+ * one, which then skips hmm_free_slow's way to the span layer (about 85
+ * instructions of a large free's 330). */
 void hmm_free_unarmed(hmm_span *s, void *p, const char *func)
 {
     uintptr_t key = hmm_free_key(p);
     if (live_small_block(s, p, key)) {
         hmm_slab_free(hmm_tls_heap, s, p, key);
+        return;
+    }
+    if (live_large_block(s, p, key)) {
+        hmm_large_free(hmm_tls_heap, s);
         return;
     }
     hmm_free_slow(p, func);
@@ -147,7 +163,7 @@ void hmm_free_block(hmm_chunk *c, hmm_span *s, void *p, const char *func)
 {
     hmm_heap *h = hmm_tls_thread_heap;
     if (c->heap == h) {
-        hmm_free_owned(h, p);
+        hmm_free_owned(h, s, p);
         return;
     }
     /* A thread's first call may be a free: it needs a heap for its outbox

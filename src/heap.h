@@ -270,7 +270,8 @@ hmm_inline bool hmm_slab_block_carved(const hmm_span *s, const void *p)
 
 /* free's way for pointer p of span s of a chunk the calling thread's fast
  * path heap owns, which the block-start test refused: commonly the first
- * free into a full slab (one per change of slabs), whose limit is 0. */
+ * free into a full slab (one per change of slabs), whose limit is 0, and
+ * a large block. */
 void hmm_free_unarmed(hmm_span *s, void *p, const char *func);
 
 /* free's way for pointer p into chunk c, which the calling thread's fast
@@ -283,7 +284,7 @@ void hmm_free_other(void *p, hmm_chunk *c, const char *func);
  * their limit being 0), the free mark (double free).  A chunk of another
  * owner goes to hmm_free_other (cross-thread frees), a block the
  * block-start test refuses to hmm_free_unarmed (a full slab's first
- * free); every other case, misuse included, to hmm_free_slow, which tells
+ * free, a large block); every other case, misuse included, to hmm_free_slow, which tells
  * them apart. */
 hmm_inline void hmm_free(void *p, const char *func)
 {

@@ -13,17 +13,17 @@
 #include "span.h"
 #include "stats.h"
 
-/* Frees block b (its mark is key) of a chunk h owns, slab or large. */
-static void free_owned(hmm_heap *h, hmm_block *b, uintptr_t key)
+/* Frees block b (its mark is key) of span s of a chunk h owns, slab or
+ * large. */
+static void free_owned(hmm_heap *h, hmm_span *s, hmm_block *b, uintptr_t key)
 {
-    hmm_span *s = hmm_span_of(hmm_chunk_of(b), b);
     if (hmm_likely(s->kind == HMM_SPAN_SLAB))
         hmm_slab_free(h, s, b, key);
     else
         hmm_large_free(h, s);
 }
 
-void hmm_free_owned(hmm_heap *h, void *p) { free_owned(h, p, hmm_free_key(p)); }
+void hmm_free_owned(hmm_heap *h, hmm_span *s, void *p) { free_owned(h, s, p, hmm_free_key(p)); }
 
 /* The block after b (whose mark is key) on a remote chain of heap h,
  * checked before anything follows it: a chain holds blocks of any chunk of
@@ -56,7 +56,7 @@ void hmm_remote_drain(hmm_heap *h, const char *func)
             hmm_block *b = lane[k];
             uintptr_t key = hmm_free_key(b);
             hmm_block *next = remote_next(h, b, key, func);
-            free_owned(h, b, key);
+            free_owned(h, hmm_span_of(hmm_chunk_of(b), b), b, key);
             if (next)
                 lane[k++] = next;
             else

@@ -14,8 +14,8 @@
  * (NULL for a thread that could not get a heap).  func, here and below,
  * names the entry point in reports of corrupted free lists. */
 void hmm_remote_free(hmm_heap *h, hmm_chunk *c, hmm_span *s, hmm_block *b, const char *func);
-/* Frees a block of a chunk h owns, slab or large. */
-void hmm_free_owned(hmm_heap *h, void *p);
+/* Frees block p of span s of a chunk h owns, slab or large. */
+void hmm_free_owned(hmm_heap *h, hmm_span *s, void *p);
 /* Takes back the blocks other threads freed for h. */
 void hmm_remote_drain(hmm_heap *h, const char *func);
 /* Sends the batch of blocks h freed for another heap. */

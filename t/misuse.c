@@ -206,6 +206,34 @@ static void hmm_other_free_large_twice(void)
     bad_ptr = HmmAlloc(100000);
     free_in_other_thread(bad_ptr, 1);
 }
+/* Large blocks of the thread's own heap: between two live ones, so the
+ * freed span has no free neighbour to merge with. */
+static char *large_between(void)
+{
+    void *volatile before = HmmAlloc(100000);
+    char *p = HmmAlloc(100000);
+    void *volatile after = HmmAlloc(100000);
+    (void)before;
+    (void)after;
+    return p;
+}
+static void hmm_double_free_large(void)
+{
+    bad_ptr = large_between();
+    HmmFree(bad_ptr);
+    HmmFree(bad_ptr);
+}
+static void hmm_free_inside_large(void)
+{
+    bad_ptr = large_between() + 16;
+    HmmFree(bad_ptr);
+}
+static void hmm_free_inside_large_last_page(void)
+{
+    /* The last page carries the boundary tag: it names the head. */
+    bad_ptr = large_between() + 98304;
+    HmmFree(bad_ptr);
+}
 static void hmm_realloc_stack(void)
 {
     char local[64];
@@ -416,6 +444,11 @@ int main(int argc, char **argv)
                  hmm_other_double_free_spare_slab, "HmmFree", "double free");
     expect_abort("HmmFree twice from another thread (large block)", hmm_other_free_large_twice,
                  "HmmFree", "double free");
+    expect_abort("HmmFree twice (large block)", hmm_double_free_large, "HmmFree", "double free");
+    expect_abort("HmmFree of a pointer inside a large block", hmm_free_inside_large, "HmmFree",
+                 "invalid pointer");
+    expect_abort("HmmFree of a pointer into a large block's last page",
+                 hmm_free_inside_large_last_page, "HmmFree", "invalid pointer");
     expect_abort("HmmRealloc of a stack address", hmm_realloc_stack, "HmmRealloc",
                  "invalid pointer");
     expect_abort("HmmUsableSize of a stack address", hmm_usable_stack, "HmmUsableSize",
