@@ -12,10 +12,29 @@
 #include "huge.h"
 #include "large.h"
 #include "leaks.h"
+#include "options.h"
 #include "profile.h"
 #include "remote.h"
 #include "secure.h"
 #include "slab.h"
+
+/* Allocating slow calls (changes of slabs, the general path's calls)
+ * without maintenance between two with: its clock read and purge check
+ * were a sixth of a change of slabs' cost, where a change can come every
+ * 30 calls (larson), and 48 of the 93 instructions a large allocation
+ * spent outside the span allocator.  Span frees check for a due purge
+ * themselves, the purger thread watches heaps with many dirty pages, and
+ * a large allocation releases the spare slabs anyway. */
+#define HMM_MAINTAIN_SKIP 15
+
+/* True at every 16th call. */
+hmm_inline bool maintain_due(hmm_heap *h)
+{
+    if (h->maintain_skip-- != 0)
+        return false;
+    h->maintain_skip = HMM_MAINTAIN_SKIP;
+    return true;
+}
 
 /* The calling thread's heap, brought up to date for allocating. */
 static hmm_heap *heap_for_alloc(const char *func)
@@ -23,7 +42,14 @@ static hmm_heap *heap_for_alloc(const char *func)
     hmm_heap *h = hmm_heap_get();
     if (h) {
         hmm_catch_up(h, func);
-        hmm_heap_maintain(h, func);
+        /* Also at once when another thread asked for a trim (malloc_trim),
+         * so that h is trimmed at its next call, and at every call with
+         * HMM_HEAP_MAP set, whose samples are taken there (libhmm(7): a
+         * sample at any such call once the interval has passed); those
+         * calls leave alloc_small's count of changes as it was. */
+        if (__atomic_load_n(&h->trim_request, __ATOMIC_RELAXED) != 0 ||
+            hmm_unlikely(hmm_opt.heap_map[0]) || maintain_due(h))
+            hmm_heap_maintain(h, func);
     }
     return h;
 }
@@ -90,19 +116,13 @@ static void *alloc_any(size_t size, size_t align, bool *zeroed, const char *func
     return p;
 }
 
-/* Changes of slabs without maintenance between two with: its clock read
- * and purge check were a sixth of a change's cost, and a change can come
- * every 30 calls (larson).  Span frees check for a due purge themselves,
- * and the purger thread watches heaps with many dirty pages. */
-#define HMM_MAINTAIN_SKIP 15
-
 /* The commonest slow call, a size of the fast path's whose current slab's
  * free list is empty: the slab layer is asked straight for a slab with a
  * free block (carving the next page, a partial slab, a new one), without
  * the general path's dispatch; the fast path then serves the call, so the
  * heap profile counts it.  Remote frees are taken back first, and
- * maintenance is done at every 16th change of slabs (not at a refill
- * of the current slab, nor at most changes).  NULL when this does
+ * maintenance is done at a change of slabs when due (maintain_due; not at
+ * a refill of the current slab).  NULL when this does
  * not apply: a call the heap profile is sampling (its block was put back,
  * so the list is not empty), secure and leaks mode and a thread with no
  * heap (the fast path's heap is hmm_heap_empty), out of memory. */
@@ -118,10 +138,8 @@ static void *alloc_small(size_t size, const char *func)
     } else {
         hmm_catch_up(h, func);
         if (!hmm_slab_has_free(s)) {
-            if (h->maintain_skip-- == 0) {
-                h->maintain_skip = HMM_MAINTAIN_SKIP;
+            if (maintain_due(h))
                 hmm_heap_maintain(h, func);
-            }
             if (!hmm_slab_change(h, hmm_class_table[i]))
                 return NULL;
         }
