@@ -33,7 +33,7 @@ __thread hmm_heap *hmm_tls_thread_heap __attribute__((tls_model("initial-exec"))
 uintptr_t hmm_secret;
 
 static pthread_mutex_t init_lock = PTHREAD_MUTEX_INITIALIZER;
-static bool init_done;
+bool hmm_heap_ready;
 static bool atfork_registered;
 static pthread_key_t exit_key;
 
@@ -51,12 +51,10 @@ static void fork_prepare(void);
 static void fork_parent(void);
 static void fork_child(void);
 
-bool hmm_heap_init(void)
+bool hmm_heap_setup(void)
 {
-    if (hmm_likely(__atomic_load_n(&init_done, __ATOMIC_ACQUIRE)))
-        return true;
     pthread_mutex_lock(&init_lock);
-    if (!init_done) {
+    if (!hmm_heap_ready) {
         hmm_options_init();
         if (pthread_key_create(&exit_key, thread_exit) != 0) {
             pthread_mutex_unlock(&init_lock);
@@ -65,7 +63,7 @@ bool hmm_heap_init(void)
         /* Odd: no pointer and no free-list end is ever a free mark. */
         hmm_secret = (uintptr_t)hmm_os_random() | 1;
         hmm_profile_init();
-        __atomic_store_n(&init_done, true, __ATOMIC_RELEASE);
+        __atomic_store_n(&hmm_heap_ready, true, __ATOMIC_RELEASE);
     }
     pthread_mutex_unlock(&init_lock);
     /* Outside the lock: registering may itself call malloc. */
@@ -134,18 +132,15 @@ static hmm_heap *heap_new(void)
     return h;
 }
 
-hmm_heap *hmm_heap_get(void)
+hmm_heap *hmm_heap_attach(void)
 {
-    hmm_heap *h = hmm_tls_thread_heap;
-    if (hmm_likely(h != &hmm_heap_empty))
-        return h;
     if (!hmm_heap_init())
         return NULL;
     /* The stack's top is the heap abandoned last, whose free pages are the
      * likeliest to be still resident (thread exit leaves them to the purge
      * delay). */
     pthread_mutex_lock(&heaps_lock);
-    h = abandoned;
+    hmm_heap *h = abandoned;
     bool adopted = h != NULL;
     if (adopted) {
         abandoned = h->next_abandoned;

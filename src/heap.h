@@ -173,17 +173,34 @@ hmm_inline void *hmm_slab_pop(hmm_span *s, const char *func)
     return b;
 }
 
-/* Sets the process up once (options, secret, thread-exit key, fork
- * handlers); false when it cannot. */
-bool hmm_heap_init(void);
+/* True once the process is set up (hmm_heap_setup). */
+extern bool hmm_heap_ready;
+/* hmm_heap_init's first calls: sets the process up (options, secret,
+ * thread-exit key, fork handlers); false when it cannot. */
+bool hmm_heap_setup(void);
+/* Sets the process up once; false when it cannot.  Inline: every
+ * allocation off the fast path asks (secure.h), where the call cost 12
+ * instructions. */
+hmm_inline bool hmm_heap_init(void)
+{
+    return hmm_likely(__atomic_load_n(&hmm_heap_ready, __ATOMIC_ACQUIRE)) || hmm_heap_setup();
+}
 /* Run when libhmm is loaded (a constructor of interpose.c's): sets the
  * process up, and loads the libraries the leak report and the heap
  * profile need when either is on, turning them off (with a warning) when
  * it cannot. */
 void hmm_heap_start(void);
-/* The calling thread's heap, adopting or creating one on its first call;
+/* hmm_heap_get's first call in a thread: adopts or creates its heap;
  * NULL when out of memory. */
-hmm_heap *hmm_heap_get(void);
+hmm_heap *hmm_heap_attach(void);
+/* The calling thread's heap, adopting or creating one on its first call;
+ * NULL when out of memory.  Inline: the general path asks at every call,
+ * where the call cost a large allocation 13 instructions. */
+hmm_inline hmm_heap *hmm_heap_get(void)
+{
+    hmm_heap *h = hmm_tls_thread_heap;
+    return hmm_likely(h != &hmm_heap_empty) ? h : hmm_heap_attach();
+}
 /* Periodic work of an allocating slow path: purge h's idle pages when a
  * pass is due, and now and then the huge cache and abandoned heaps.  func
  * names the entry point in reports of corrupted free lists, here and in
