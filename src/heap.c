@@ -156,11 +156,15 @@ hmm_heap *hmm_heap_attach(void)
         hmm_stat_add(&hmm_gstats.heaps_reused, 1);
         /* Off the stack, the heap is ours once a thread draining it (see
          * hmm_remote_reclaim) lets go; waiting for that outside the lock
-         * keeps other threads' starts and exits from waiting too. */
+         * keeps other threads' starts and exits from waiting too.  The
+         * drain may purge (system calls), and its thread may be off the
+         * processor: the wait yields rather than spin out its slice. */
         int expect = HMM_HEAP_ABANDONED;
         while (!__atomic_compare_exchange_n(&h->state, &expect, HMM_HEAP_ACTIVE, false,
-                                            __ATOMIC_ACQUIRE, __ATOMIC_RELAXED))
+                                            __ATOMIC_ACQUIRE, __ATOMIC_RELAXED)) {
             expect = HMM_HEAP_ABANDONED;
+            hmm_os_yield();
+        }
     }
     __atomic_add_fetch(&active_heaps, 1, __ATOMIC_SEQ_CST);
     hmm_tls_thread_heap = h;
