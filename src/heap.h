@@ -51,9 +51,9 @@ struct hmm_heap {
      * first, and their pages (slab.c). */
     hmm_list spare[HMM_NCLASS];
     size_t spare_pages;
-    hmm_list bins[HMM_NBINS];     /* free spans, by length */
-    uint64_t binmap;              /* bit b set when bins[b] is not empty */
-    hmm_list chunks;              /* chunks owned */
+    hmm_list bins[HMM_NBINS]; /* free spans, by length */
+    uint64_t binmap;          /* bit b set when bins[b] is not empty */
+    hmm_list chunks;          /* chunks owned */
     size_t nchunks;
     uint64_t next_purge;   /* hmm_os_now_ms() of the next purge pass */
     uint64_t next_reclaim; /* ... of the next look at memory beyond this heap */

@@ -133,7 +133,7 @@ static void keep_or_release(hmm_heap *h, hmm_span *s)
  * went back or none is left. */
 static void release_spares(hmm_heap *h, size_t pages)
 {
-    for (unsigned c = 0; h->spare_pages && c < HMM_NCLASS; c++)
+    for (unsigned c = 0; pages && h->spare_pages && c < HMM_NCLASS; c++)
         while (pages && h->spare[c].prev != &h->spare[c]) {
             hmm_span *s = hmm_container_of(h->spare[c].prev, hmm_span, link);
             hmm_list_remove(&s->link);
@@ -175,7 +175,6 @@ static hmm_span *slab_new(hmm_heap *h, unsigned cls)
 }
 
 _Static_assert(HMM_SMALL_MAX <= UINT16_MAX, "a block size fits hmm_span.bsize");
-
 
 /* Also called on a slab that just stopped being current: a full one
  * leaves the heap's view (its limit 0 sends the next free of one of its

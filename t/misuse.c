@@ -426,8 +426,8 @@ int main(int argc, char **argv)
                  "HmmFree", "invalid pointer");
     expect_abort("HmmFree twice in an emptied slab kept as a spare", hmm_double_free_spare_slab,
                  "HmmFree", "double free");
-    expect_abort("HmmFree of a pointer inside a block of a spare slab",
-                 hmm_free_inside_spare_slab, "HmmFree", "invalid pointer");
+    expect_abort("HmmFree of a pointer inside a block of a spare slab", hmm_free_inside_spare_slab,
+                 "HmmFree", "invalid pointer");
     expect_abort("HmmFree twice from another thread", hmm_other_double_free, "HmmFree",
                  "double free");
     expect_abort("HmmFree from another thread of a block its owner freed",
