@@ -230,7 +230,9 @@ static size_t give_back(hmm_heap *h, bool retire, enum hmm_purge how, size_t kee
 
 size_t hmm_heap_trim(size_t pad, enum hmm_purge how, const char *func)
 {
-    hmm_heap *self = hmm_tls_heap;
+    /* The thread's own heap, not the fast paths' (hmm_heap_empty in
+     * secure and leaks mode). */
+    hmm_heap *self = hmm_tls_thread_heap;
     uint64_t request = (uint64_t)pad + (pad < UINT64_MAX);
     size_t released = 0;
     for (hmm_heap *h = hmm_heap_next(NULL); h; h = hmm_heap_next(h)) {
