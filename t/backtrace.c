@@ -1,5 +1,5 @@
 /*
- * backtrace.c - taking call stacks (src/backtrace.c, src/stacks.c): one
+ * backtrace.c - taking call stacks (src/observe/backtrace.c, src/observe/stacks.c): one
  * call site gives one stored stack, deep enough, whether it is taken by a
  * thread's first captures or its later ones, in the main thread, in many
  * short-lived threads, and in a child forked while other threads are
@@ -16,8 +16,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "backtrace.h"
-#include "stacks.h"
+#include "observe/backtrace.h"
+#include "observe/stacks.h"
 #include "tap.h"
 
 #define DEPTH 12       /* calls of nest() below the capture */

@@ -1,6 +1,6 @@
 /*
  * elfsyms.c - the loaded modules and their functions read from the files
- * (src/elfsyms.c): the program is listed, with main() at its address; a
+ * (src/observe/elfsyms.c): the program is listed, with main() at its address; a
  * library by its path; and a copy of the program cut short at many
  * lengths, or with its section table pointing outside the file, is read
  * without a fault and gives no name outside the file.
@@ -13,7 +13,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "elfsyms.h"
+#include "observe/elfsyms.h"
 #include "tap.h"
 
 struct found {

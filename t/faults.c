@@ -18,8 +18,8 @@
 #include <sys/mman.h>
 #include <sys/wait.h>
 
-#include "heap.h"
-#include "os.h"
+#include "core/heap.h"
+#include "base/os.h"
 #include "tap.h"
 #include "testlib.h"
 

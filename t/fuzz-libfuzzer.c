@@ -9,7 +9,7 @@
 #include <stdlib.h>
 
 #include "fuzz-model.h"
-#include "heap.h"
+#include "core/heap.h"
 
 /* Few slots: short inputs still free and resize what they allocate. */
 #define SLOTS 64

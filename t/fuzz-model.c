@@ -19,7 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "heap.h"
+#include "core/heap.h"
 
 #define FZ_MAX_SIZE ((size_t)8 << 20)
 /* Above this many live bytes the model only frees. */

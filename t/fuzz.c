@@ -21,7 +21,7 @@
 #include <unistd.h>
 
 #include "fuzz-model.h"
-#include "heap.h"
+#include "core/heap.h"
 
 #define MAX_THREADS 8
 /* Calls between two heap checks and between two looks at the clock. */

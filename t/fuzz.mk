@@ -19,7 +19,7 @@ SOAK_TIME = 600
 check_PROGRAMS += t/fuzz
 t_fuzz_SOURCES = t/fuzz.c t/fuzz-model.c t/fuzz-model.h
 if INTERPOSE
-t_fuzz_SOURCES += src/interpose.c
+t_fuzz_SOURCES += src/api/interpose.c
 endif
 t_fuzz_CPPFLAGS = $(API_CPP)
 t_fuzz_CFLAGS = -O2 $(TEST_COPTS)

@@ -11,11 +11,11 @@
 #include <stdint.h>
 #include <sys/mman.h>
 
-#include "chunk.h"
+#include "core/chunk.h"
 #include "tap.h"
 #include "testlib.h"
 
-int hmm_check_heap(void); /* src/heap.h; internal, 0 when consistent */
+int hmm_check_heap(void); /* src/core/heap.h; internal, 0 when consistent */
 
 /* Whether the page holding p is resident. */
 static bool resident(const void *p)

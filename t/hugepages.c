@@ -14,12 +14,12 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "chunk.h"
+#include "core/chunk.h"
 #include "hmm.h"
-#include "options.h"
+#include "base/options.h"
 #include "tap.h"
 
-int hmm_check_heap(void); /* src/heap.h; internal, 0 when consistent */
+int hmm_check_heap(void); /* src/core/heap.h; internal, 0 when consistent */
 
 /* Whether the mapping holding p is marked for huge pages. */
 static bool marked(const void *p)

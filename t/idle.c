@@ -20,7 +20,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "purger.h"
+#include "core/purger.h"
 #include "tap.h"
 #include "testlib.h"
 

@@ -1,12 +1,12 @@
 /*
- * list.c - the intrusive doubly linked list of src/list.h on its own:
+ * list.c - the intrusive doubly linked list of src/base/list.h on its own:
  * every operation, its edge cases, and a long random sequence checked
  * against a plain array model.
  */
 #include <stdbool.h>
 #include <stdio.h>
 
-#include "list.h"
+#include "base/list.h"
 #include "tap.h"
 #include "testlib.h"
 

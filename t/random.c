@@ -11,7 +11,7 @@
 #include "tap.h"
 #include "testlib.h"
 
-int hmm_check_heap(void); /* src/heap.h; internal, 0 when consistent */
+int hmm_check_heap(void); /* src/core/heap.h; internal, 0 when consistent */
 
 #define SLOTS 4096
 

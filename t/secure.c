@@ -22,7 +22,7 @@
 #include "tap.h"
 #include "testlib.h"
 
-int hmm_check_heap(void); /* src/heap.h; internal, 0 when consistent */
+int hmm_check_heap(void); /* src/core/heap.h; internal, 0 when consistent */
 
 /* One byte past the usable size of a block of size bytes changed, then
  * free or realloc.  Flipped rather than set: a set byte left the canary

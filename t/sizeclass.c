@@ -1,5 +1,5 @@
 /*
- * sizeclass.c - the size classes of src/sizeclass.h on their own: the table
+ * sizeclass.c - the size classes of src/core/sizeclass.h on their own: the table
  * is ordered and aligned, every small size maps to the smallest class that
  * holds it, the documented waste bounds hold, and the aligned-class search
  * agrees with a brute-force search.
@@ -7,7 +7,7 @@
 #include <stdbool.h>
 #include <stdio.h>
 
-#include "sizeclass.h"
+#include "core/sizeclass.h"
 #include "tap.h"
 
 static void test_table(void)

@@ -1,0 +1,176 @@
+/*
+ * diag.c - output that works inside the allocator: formatting into a stack
+ * buffer and write(2), never stdio, so a report cannot recurse into malloc.
+ */
+#include "base/diag.h"
+
+#include <stdlib.h>
+
+#include "base/options.h"
+#include "base/os.h"
+
+static size_t put_unsigned(char *buf, size_t pos, size_t size, unsigned long long v, unsigned base)
+{
+    char tmp[24];
+    size_t n = 0;
+    do {
+        tmp[n++] = "0123456789abcdef"[v % base];
+        v /= base;
+    } while (v);
+    while (n > 0 && pos + 1 < size)
+        buf[pos++] = tmp[--n];
+    return pos;
+}
+
+size_t hmm_vformat(char *buf, size_t size, const char *fmt, va_list ap)
+{
+    size_t pos = 0;
+    for (const char *f = fmt; *f && pos + 1 < size; f++) {
+        if (*f != '%') {
+            buf[pos++] = *f;
+            continue;
+        }
+        f++;
+        int longs = 0;
+        bool sz = false;
+        while (*f == 'l') {
+            longs++;
+            f++;
+        }
+        if (*f == 'z') {
+            sz = true;
+            f++;
+        }
+        switch (*f) {
+        case 's': {
+            const char *s = va_arg(ap, const char *);
+            for (s = s ? s : "(null)"; *s && pos + 1 < size; s++)
+                buf[pos++] = *s;
+            break;
+        }
+        case 'd': {
+            long long v = longs ? va_arg(ap, long long) : va_arg(ap, int);
+            if (v < 0 && pos + 1 < size) {
+                buf[pos++] = '-';
+                v = -v;
+            }
+            pos = put_unsigned(buf, pos, size, (unsigned long long)v, 10);
+            break;
+        }
+        case 'u':
+        case 'x': {
+            unsigned long long v = sz      ? va_arg(ap, size_t)
+                                   : longs ? va_arg(ap, unsigned long long)
+                                           : va_arg(ap, unsigned);
+            pos = put_unsigned(buf, pos, size, v, *f == 'u' ? 10 : 16);
+            break;
+        }
+        case 'p':
+            if (pos + 3 < size) {
+                buf[pos++] = '0';
+                buf[pos++] = 'x';
+            }
+            pos = put_unsigned(buf, pos, size, (uintptr_t)va_arg(ap, void *), 16);
+            break;
+        case '%':
+            buf[pos++] = '%';
+            break;
+        default:
+            return pos;
+        }
+    }
+    buf[pos] = '\0';
+    return pos;
+}
+
+size_t hmm_format(char *buf, size_t size, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    size_t n = hmm_vformat(buf, size, fmt, ap);
+    va_end(ap);
+    return n;
+}
+
+size_t hmm_expand_path(const char *tmpl, char *buf, size_t size)
+{
+    size_t n = 0;
+    for (const char *f = tmpl; *f && n + 1 < size; f++) {
+        if (f[0] == '%' && f[1] == 'p') {
+            n += hmm_format(buf + n, size - n, "%llu", (unsigned long long)hmm_os_getpid());
+            f++;
+        } else {
+            buf[n++] = *f;
+            f += f[0] == '%' && f[1] == '%';
+        }
+    }
+    buf[n] = '\0';
+    return n;
+}
+
+void hmm_write_report(const char *tmpl, int fd, const char *what, const char *buf, size_t len)
+{
+    char path[HMM_PATH_MAX + 32];
+    if (!*tmpl) {
+        hmm_os_write(fd, buf, len);
+        return;
+    }
+    hmm_expand_path(tmpl, path, sizeof path);
+    fd = hmm_os_create(path);
+    if (fd < 0) {
+        hmm_warn("cannot write the %s to %s", what, path);
+        return;
+    }
+    hmm_os_write(fd, buf, len);
+    hmm_os_close(fd);
+}
+
+void hmm_printf(int fd, const char *fmt, ...)
+{
+    char buf[512];
+    va_list ap;
+    va_start(ap, fmt);
+    size_t n = hmm_vformat(buf, sizeof buf, fmt, ap);
+    va_end(ap);
+    hmm_os_write(fd, buf, n);
+}
+
+/* Writes PREFIX, the formatted message and a newline to stderr as one write. */
+static void report(const char *prefix, const char *fmt, va_list ap)
+{
+    char buf[512];
+    size_t n = 0;
+    while (*prefix)
+        buf[n++] = *prefix++;
+    n += hmm_vformat(buf + n, sizeof buf - n - 1, fmt, ap);
+    buf[n++] = '\n';
+    hmm_os_write(2, buf, n);
+}
+
+void hmm_warn(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    report("libhmm: warning: ", fmt, ap);
+    va_end(ap);
+}
+
+void hmm_misuse(const char *func, const char *what, const void *addr)
+{
+    hmm_printf(2, "libhmm: %s(): %s %p\n", func, what, addr);
+    abort();
+}
+
+void hmm_corrupt_list(const char *func, const void *at)
+{
+    hmm_misuse(func, "corrupted free list at", at);
+}
+
+void hmm_corrupt(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    report("libhmm: heap corrupted: ", fmt, ap);
+    va_end(ap);
+    abort();
+}

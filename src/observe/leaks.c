@@ -1,0 +1,111 @@
+/*
+ * leaks.c - leaks mode: a record (stack, size) per live block in a block
+ * map, and the report, at exit, of the blocks still allocated, grouped by
+ * the stack that allocated them and sorted by bytes.
+ *
+ * The report runs in a destructor of libhmm's, after the program's own
+ * destructors and atexit handlers (a preloaded library is finalized
+ * last), so what those free is not reported.  It allocates (libdw, the
+ * text of the report): it marks the thread untracked and holds no libhmm
+ * lock while it does.
+ */
+#define _GNU_SOURCE
+#include "observe/leaks.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "observe/blockmap.h"
+#include "base/diag.h"
+#include "base/options.h"
+
+static hmm_blockmap live = HMM_BLOCKMAP_INIT;
+
+void hmm_leaks_alloc(void *p, size_t size)
+{
+    hmm_stack *s = hmm_stack_here();
+    if (s)
+        hmm_blockmap_put(&live, (uintptr_t)p, s, size);
+}
+
+void hmm_leaks_free(void *p)
+{
+    hmm_block_rec r;
+    hmm_blockmap_take(&live, (uintptr_t)p, &r);
+}
+
+void hmm_leaks_moved(void *p, void *q, size_t size)
+{
+    hmm_block_rec r;
+    if (hmm_blockmap_take(&live, (uintptr_t)p, &r))
+        hmm_blockmap_put(&live, (uintptr_t)q, r.stack, size);
+}
+
+void hmm_leaks_atfork(enum hmm_fork_phase phase)
+{
+    if (hmm_opt.leaks)
+        hmm_blockmap_atfork(&live, phase);
+}
+
+struct totals {
+    uint64_t blocks, bytes;
+};
+
+static void add(const hmm_block_rec *r, void *arg)
+{
+    struct totals *t = arg;
+    r->stack->count++;
+    r->stack->bytes += r->size;
+    t->blocks++;
+    t->bytes += r->size;
+}
+
+static void print_stack(FILE *out, hmm_symbolizer *sym, const hmm_stack *s)
+{
+    fprintf(out, "\n%llu bytes in %llu block%s allocated from:\n", (unsigned long long)s->bytes,
+            (unsigned long long)s->count, s->count == 1 ? "" : "s");
+    hmm_frame f[HMM_BACKTRACE_MAX];
+    void *pc[HMM_BACKTRACE_MAX];
+    unsigned n = hmm_report_frames(sym, s, f, pc);
+    for (unsigned i = 0; i < n; i++) {
+        fprintf(out, "    #%u %p", i, pc[i]);
+        if (f[i].func)
+            fprintf(out, " in %s", f[i].func);
+        if (f[i].file)
+            fprintf(out, " %s:%d", f[i].file, f[i].line);
+        fputc('\n', out);
+    }
+}
+
+__attribute__((destructor)) static void leaks_at_exit(void)
+{
+    if (!hmm_opt.leaks || !hmm_report_begin())
+        return;
+    struct totals t = {0, 0};
+    hmm_blockmap_each(&live, add, &t);
+    char *text = NULL;
+    size_t len = 0;
+    FILE *out = open_memstream(&text, &len);
+    if (out) {
+        size_t n;
+        hmm_stack **v = hmm_report_stacks(&n);
+        if (t.blocks == 0)
+            fprintf(out, "libhmm: leaks: no block is still allocated at exit\n");
+        else
+            fprintf(out,
+                    "libhmm: leaks: %llu bytes in %llu block%s still allocated at exit, "
+                    "from %zu call stack%s\n",
+                    (unsigned long long)t.bytes, (unsigned long long)t.blocks,
+                    t.blocks == 1 ? "" : "s", n, n == 1 ? "" : "s");
+        hmm_symbolizer *sym = hmm_report_symbolizer(true, v, n);
+        for (size_t i = 0; i < n; i++)
+            print_stack(out, sym, v[i]);
+        if (sym)
+            hmm_symbolizer_close(sym);
+        free(v);
+        fclose(out);
+        hmm_write_report(hmm_opt.leaks_file, hmm_opt.leaks_fd, "leak report", text, len);
+        free(text);
+    }
+    hmm_report_end();
+}
