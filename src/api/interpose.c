@@ -9,11 +9,12 @@
 #include <stdint.h>
 #include <stdlib.h>
 
+#include "api/features.h"
 #include "core/heap.h"
 
 /* Here, not in the core: the tests linked with the core alone set options
  * after they start, read at the first allocation. */
-__attribute__((constructor)) static void start(void) { hmm_heap_start(); }
+__attribute__((constructor)) static void load(void) { hmm_features_start(); }
 
 HMM_EXPORT void *malloc(size_t size) { return hmm_alloc(size, "malloc"); }
 

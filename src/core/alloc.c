@@ -2,20 +2,17 @@
  * alloc.c - the slow path of malloc and the allocating entry points that
  * have no fast path: aligned allocation and calloc.  Sends each request to
  * the layer that serves its size: slabs, large blocks or huge mappings,
- * and tells leaks mode and the heap profile about it.
+ * through the hooks when a feature is on (core/hooks.h).
  */
 #include "core/heap.h"
 
 #include <errno.h>
 #include <string.h>
 
+#include "base/options.h"
 #include "core/huge.h"
 #include "core/large.h"
-#include "observe/leaks.h"
-#include "base/options.h"
-#include "observe/profile.h"
 #include "core/remote.h"
-#include "secure/secure.h"
 #include "core/slab.h"
 
 /* Allocating slow calls (changes of slabs, the general path's calls)
@@ -43,12 +40,12 @@ static hmm_heap *heap_for_alloc(const char *func)
     if (h) {
         hmm_catch_up(h, func);
         /* Also at once when another thread asked for a trim (malloc_trim),
-         * so that h is trimmed at its next call, and at every call with
-         * HMM_HEAP_MAP set, whose samples are taken there (libhmm(7): a
-         * sample at any such call once the interval has passed); those
-         * calls leave alloc_small's count of changes as it was. */
+         * so that h is trimmed at its next call, and at every call when the
+         * tick hook asks for it (the heap map: libhmm(7) promises a sample
+         * at any such call once the interval has passed); those calls
+         * leave alloc_small's count of changes as it was. */
         if (__atomic_load_n(&h->trim_request, __ATOMIC_RELAXED) != 0 ||
-            hmm_unlikely(hmm_opt.heap_map[0]) || maintain_due(h))
+            hmm_unlikely(hmm_hooks.on & HMM_HOOKS_TICK_ALWAYS) || maintain_due(h))
             hmm_heap_maintain(h, func);
     }
     return h;
@@ -78,12 +75,57 @@ void *hmm_alloc_block(size_t size, size_t align, bool *zeroed, const char *func)
     return hmm_heap_init() ? hmm_huge_alloc(size, align, zeroed) : NULL;
 }
 
-/* One try: secure mode wraps the layers in its checks. */
+bool hmm_sample_due(size_t size)
+{
+    hmm_heap *h = hmm_tls_thread_heap;
+    /* Negative: the fast path counted this call and sent it here. */
+    if (hmm_likely(h->countdown >= 0)) {
+        if (!hmm_hooks.sample || h == &hmm_heap_empty)
+            return false;
+        if ((h->countdown -= (int64_t)size) >= 0)
+            return false;
+    }
+    if (!hmm_hooks.sample) {
+        h->countdown = INT64_MAX;
+        return false;
+    }
+    return hmm_hooks.sample(&h->countdown);
+}
+
+/* One try, through the hooks' alloc when there is one. */
 static void *alloc_once(size_t size, size_t align, bool *zeroed, const char *func)
 {
-    if (hmm_unlikely(hmm_secure_mode()))
-        return hmm_secure_alloc(size, align, zeroed, func);
+    if (hmm_unlikely(hmm_hooks.alloc != NULL))
+        return hmm_hooks.alloc(size, align, zeroed, func);
     return hmm_alloc_block(size, align, zeroed, func);
+}
+
+/* One try, and when the kernel refused memory (the heap, a chunk or a
+ * huge mapping) another once what is held free went back: it may be all
+ * that is left.  Sets errno on failure. */
+static void *alloc_retry(size_t size, size_t align, bool *zeroed, const char *func)
+{
+    void *p = alloc_once(size, align, zeroed, func);
+    if (!p && hmm_heap_release_free(func))
+        p = alloc_once(size, align, zeroed, func);
+    if (!p)
+        errno = ENOMEM;
+    return p;
+}
+
+/* alloc_any with a feature on: the sample, and the observers. */
+static __attribute__((noinline)) void *alloc_hooked(size_t size, size_t align, bool *zeroed,
+                                                    const char *func)
+{
+    bool sample = hmm_sample_due(size);
+    void *p = alloc_retry(sample ? hmm_watched_size(size) : size, align, zeroed, func);
+    if (!p)
+        return NULL;
+    if (hmm_unlikely(sample) && hmm_hooks.sampled)
+        hmm_hooks.sampled(p, size);
+    if (hmm_hooks.allocated)
+        hmm_hooks.allocated(p, size);
+    return p;
 }
 
 /* Every allocation the fast path does not finish.  Sets errno on failure. */
@@ -98,22 +140,14 @@ static void *alloc_any(size_t size, size_t align, bool *zeroed, const char *func
      * past the end of its mapping, on the chunk-map slot of the next). */
     if (size == 0)
         size = 1;
-    bool sample = hmm_profile_due(size);
-    size_t want = sample ? hmm_profile_block_size(size) : size;
-    void *p = alloc_once(want, align, zeroed, func);
-    /* The kernel refused memory (the heap, a chunk or a huge mapping):
-     * what is held free may be all that is left, so it goes back first. */
-    if (!p && hmm_heap_release_free(func))
-        p = alloc_once(want, align, zeroed, func);
-    if (!p) {
+    /* The hooks are set with the options, at the first call. */
+    if (!hmm_heap_init()) {
         errno = ENOMEM;
         return NULL;
     }
-    if (hmm_unlikely(sample))
-        hmm_profile_record(p, size);
-    if (hmm_unlikely(hmm_opt.leaks))
-        hmm_leaks_alloc(p, size);
-    return p;
+    if (hmm_unlikely(hmm_hooks.on))
+        return alloc_hooked(size, align, zeroed, func);
+    return alloc_retry(size, align, zeroed, func);
 }
 
 /* The commonest slow call, a size of the fast path's whose current slab's
@@ -122,9 +156,9 @@ static void *alloc_any(size_t size, size_t align, bool *zeroed, const char *func
  * the general path's dispatch; the fast path then serves the call, so the
  * heap profile counts it.  Remote frees are taken back first, and
  * maintenance is done at a change of slabs when due (maintain_due; not at
- * a refill of the current slab).  NULL when this does
- * not apply: a call the heap profile is sampling (its block was put back,
- * so the list is not empty), secure and leaks mode and a thread with no
+ * a refill of the current slab).  NULL when this does not apply: a call
+ * that ran the sampling countdown out (its block was put back, so the
+ * list is not empty), hooks that want every call and a thread with no
  * heap (the fast path's heap is hmm_heap_empty), out of memory. */
 static void *alloc_small(size_t size, const char *func)
 {
@@ -154,12 +188,10 @@ void *hmm_alloc_slow(size_t size, const char *func)
         if (p)
             return p;
     }
-    /* Secure mode's common case first (hmm_opt.secure is false until the
-     * options are read, so a first call takes the long way), unless every
-     * allocation must be seen by the leak report or the heap profile. */
-    if (hmm_unlikely(hmm_opt.secure) && !hmm_opt.leaks && !hmm_opt.profile &&
-        size <= HMM_SMALL_MAX - HMM_CANARY_SIZE) {
-        void *p = hmm_secure_alloc_cur(size, func);
+    /* The hooks' common case first (none is set until the options are
+     * read, so a first call takes the long way). */
+    if (hmm_unlikely(hmm_hooks.alloc_small != NULL)) {
+        void *p = hmm_hooks.alloc_small(size, func);
         if (p)
             return p;
     }
@@ -188,15 +220,15 @@ void *hmm_alloc_aligned(size_t size, size_t align, const char *func)
     /* Alignments up to a page within the slabs' sizes: hmm_alloc's fast
      * path on the current slab of the smallest class whose blocks are all
      * aligned (this was the general slow path, at about 300 instructions a
-     * call).  The slow path refills the slab, and takes the heap profile's
-     * samples and secure and leaks mode's calls (their heap is
+     * call).  The slow path refills the slab, and takes the samples and
+     * the calls of hooks that want every call (their heap is
      * hmm_heap_empty, whose slabs have no free block). */
     if (hmm_likely(size <= HMM_SMALL_MAX && align <= HMM_PAGE_SIZE)) {
         hmm_heap *h = hmm_tls_heap;
         hmm_span *s = h->cur[hmm_size_class_aligned(size, align)];
         void *p = hmm_slab_pop(s, func);
         if (hmm_likely(p != NULL)) {
-            if (hmm_likely((h->sample_left -= (int64_t)size) >= 0))
+            if (hmm_likely((h->countdown -= (int64_t)size) >= 0))
                 return p;
             unpop(s, p);
         }

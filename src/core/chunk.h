@@ -39,7 +39,7 @@ enum hmm_span_flags {
     HMM_SPAN_ZEROED = 1,  /* FREE: every page reads as zero */
     HMM_SPAN_DIRTY = 2,   /* FREE: some page may still be resident */
     HMM_SPAN_LISTED = 4,  /* SLAB: on its heap's list of slabs with free blocks */
-    HMM_SPAN_SAMPLED = 8, /* LARGE: one of the heap profile's samples (profile.c) */
+    HMM_SPAN_WATCHED = 8, /* LARGE: a feature hears of its free (core/hooks.h) */
 };
 
 typedef struct hmm_span {
@@ -85,7 +85,7 @@ typedef struct hmm_chunk {
     hmm_list link;       /* in the owner's chunk list */
     size_t map_size;     /* HUGE: bytes mapped, header included */
     size_t offset;       /* HUGE: from the mapping's start to the block */
-    uint32_t sampled;    /* HUGE: the block is one of the heap profile's samples */
+    uint32_t watched;    /* HUGE: a feature hears of its free (core/hooks.h) */
     char pad_[12];
     /* Per page: the byte offset in pages[] of its span's head descriptor
      * (64 * its index), set on heads, on last pages and on every page of a

@@ -1,21 +1,16 @@
 /*
  * free.c - the slow path of free: every pointer the fast path could not
  * take is checked here (a pointer libhmm never handed out, or one already
- * freed, is reported and aborts), then freed by the layer that owns it
- * (in secure mode, after secure.c's checks and quarantine), after leaks
- * mode and the heap profile forget it.  Also the
- * usable size of a block, which needs the same check.
+ * freed, is reported and aborts), then freed by the layer that owns it,
+ * or by the hooks' free, after the observers hear of it.  Also the usable
+ * size of a block, which needs the same check.
  */
 #include "core/heap.h"
 
 #include "base/diag.h"
 #include "core/huge.h"
 #include "core/large.h"
-#include "observe/leaks.h"
-#include "base/options.h"
-#include "observe/profile.h"
 #include "core/remote.h"
-#include "secure/secure.h"
 #include "core/slab.h"
 
 hmm_span *hmm_locate(const void *p, const char *func, hmm_chunk **cp)
@@ -66,18 +61,18 @@ static bool live_small_block(const hmm_span *s, const void *p, uintptr_t key)
 }
 
 /* What hmm_locate checks of a large block p of span s, whose mark would
- * be key: the start of its span, not marked free.  Not one of the heap
- * profile's samples either, which hmm_free_slow must forget. */
+ * be key: the start of its span, not marked free.  Not a watched block
+ * either, whose feature hmm_free_slow must tell. */
 static bool live_large_block(const hmm_span *s, const void *p, uintptr_t key)
 {
     return s->kind == HMM_SPAN_LARGE && (const char *)p == hmm_span_addr(s) &&
-           !(s->flags & HMM_SPAN_SAMPLED) && ((const hmm_block *)p)->key != key;
+           !(s->flags & HMM_SPAN_WATCHED) && ((const hmm_block *)p)->key != key;
 }
 
-/* Secure mode's common case, with the checks of free's fast path (which
- * secure mode never takes): a small block of the calling thread's heap,
- * not marked free.  NULL for anything else, for hmm_locate to tell
- * apart. */
+/* The hooks' common case (hmm_hooks.free_owned), with the checks of
+ * free's fast path, which hooks that want every call never take: a small
+ * block of the calling thread's heap, not marked free.  NULL for anything
+ * else, for hmm_locate to tell apart. */
 static hmm_span *locate_owned(const void *p, hmm_chunk **cp)
 {
     if (hmm_chunk_map_get(p) != 1)
@@ -92,28 +87,41 @@ static hmm_span *locate_owned(const void *p, hmm_chunk **cp)
     return s;
 }
 
+/* hmm_free_slow with a feature on, for block p of span s of chunk c
+ * (checked). */
+static __attribute__((noinline)) void free_hooked(hmm_chunk *c, hmm_span *s, void *p,
+                                                  const char *func)
+{
+    if (hmm_hooks.freed)
+        hmm_hooks.freed(p);
+    if (hmm_unlikely(hmm_watched(c, s)))
+        hmm_unwatch(c, s, p);
+    if (!s)
+        hmm_huge_free(c);
+    else if (hmm_hooks.free)
+        hmm_hooks.free(c, s, p, func);
+    else
+        hmm_free_block(c, s, p, func);
+}
+
 void hmm_free_slow(void *p, const char *func)
 {
     if (!p)
         return;
     hmm_chunk *c;
     hmm_span *s;
-    /* A small block of this thread's heap (never a sampled one, which is
-     * large; the leak report sees all).  Outside secure mode the fast path
-     * and hmm_free_unarmed take every such block. */
-    if (hmm_unlikely(hmm_opt.secure) && !hmm_opt.leaks && (s = locate_owned(p, &c)) != NULL) {
-        hmm_secure_free(c, s, p, func);
+    /* A small block of this thread's heap (never a watched one, which is
+     * large).  Without such hooks the fast path and hmm_free_unarmed take
+     * every such block. */
+    if (hmm_unlikely(hmm_hooks.free_owned) && (s = locate_owned(p, &c)) != NULL) {
+        hmm_hooks.free(c, s, p, func);
         return;
     }
     s = hmm_locate(p, func, &c);
-    if (hmm_unlikely(hmm_opt.leaks))
-        hmm_leaks_free(p);
-    if (hmm_unlikely(hmm_profile_sampled(c, s)))
-        hmm_profile_free(c, s, p);
-    if (!s)
+    if (hmm_unlikely(hmm_hooks.on))
+        free_hooked(c, s, p, func);
+    else if (!s)
         hmm_huge_free(c);
-    else if (hmm_unlikely(hmm_opt.secure))
-        hmm_secure_free(c, s, p, func);
     else
         hmm_free_block(c, s, p, func);
 }
@@ -123,8 +131,9 @@ void hmm_free_slow(void *p, const char *func)
  * hmm_locate's every case is not needed for it.  The owner may change the
  * slab meanwhile, but not while p is one of its live blocks, which is all
  * the checks must let through.  Anything else, misuse included, takes the
- * general way, and so does every call in secure and leaks mode (their
- * fast-path heap is hmm_heap_empty, as is a thread's with no heap yet). */
+ * general way, and so does every call of hooks that want every call (the
+ * fast-path heap is then hmm_heap_empty, as is a thread's with no heap
+ * yet). */
 void hmm_free_other(void *p, hmm_chunk *c, const char *func)
 {
     hmm_heap *h = hmm_tls_heap;
@@ -139,8 +148,8 @@ void hmm_free_other(void *p, hmm_chunk *c, const char *func)
     hmm_free_slow(p, func);
 }
 
-/* Only the thread's own heap reaches here (secure and leaks mode have
- * hmm_heap_empty as the fast path's heap, which owns no chunk), and the
+/* Only the thread's own heap reaches here (hooks that want every call
+ * leave the fast path's heap at hmm_heap_empty, which owns no chunk), and the
  * chunk map and owner are known: what is left of hmm_locate's checks is
  * live_small_block for a slab's block and live_large_block for a large
  * one, which then skips hmm_free_slow's way to the span layer (about 85
@@ -178,7 +187,7 @@ size_t hmm_block_usable(const hmm_chunk *c, const hmm_span *s)
     if (!s)
         return hmm_huge_usable(c);
     size_t size = s->kind == HMM_SPAN_SLAB ? s->bsize : (size_t)s->npages << HMM_PAGE_SHIFT;
-    return hmm_opt.secure ? size - HMM_CANARY_SIZE : size;
+    return size - hmm_hooks.tail;
 }
 
 size_t hmm_usable_size(const void *p, const char *func)

@@ -9,28 +9,21 @@
 
 #include <pthread.h>
 
-#include "observe/backtrace.h"
 #include "base/diag.h"
-#include "observe/heapmap.h"
-#include "core/huge.h"
-#include "observe/leaks.h"
 #include "base/options.h"
 #include "base/os.h"
+#include "base/stats.h"
+#include "core/huge.h"
 #include "core/purger.h"
-#include "observe/profile.h"
 #include "core/remote.h"
-#include "secure/secure.h"
 #include "core/slab.h"
 #include "core/span.h"
-#include "observe/stacks.h"
-#include "base/stats.h"
 
 hmm_heap hmm_heap_empty = {.fast = {[0 ... HMM_NFAST - 1] = &hmm_span_empty},
                            .cur = {[0 ... HMM_NCLASS - 1] = &hmm_span_empty},
-                           .sample_left = INT64_MAX};
+                           .countdown = INT64_MAX};
 __thread hmm_heap *hmm_tls_heap __attribute__((tls_model("initial-exec"))) = &hmm_heap_empty;
 __thread hmm_heap *hmm_tls_thread_heap __attribute__((tls_model("initial-exec"))) = &hmm_heap_empty;
-uintptr_t hmm_secret;
 
 static pthread_mutex_t init_lock = PTHREAD_MUTEX_INITIALIZER;
 bool hmm_heap_ready;
@@ -60,9 +53,10 @@ bool hmm_heap_setup(void)
             pthread_mutex_unlock(&init_lock);
             return false;
         }
-        /* Odd: no pointer and no free-list end is ever a free mark. */
-        hmm_secret = (uintptr_t)hmm_os_random() | 1;
-        hmm_profile_init();
+        hmm_random_init();
+        /* The features set the hooks now, before the first allocation is
+         * served. */
+        hmm_hooks_setup();
         __atomic_store_n(&hmm_heap_ready, true, __ATOMIC_RELEASE);
     }
     pthread_mutex_unlock(&init_lock);
@@ -72,34 +66,10 @@ bool hmm_heap_setup(void)
     return true;
 }
 
-/* Makes h, the calling thread's heap, the one its fast paths use, unless
- * secure or leaks mode is on: they see every call in the slow paths. */
-static void use_fast_path(hmm_heap *h)
+void hmm_heap_use_fast_path(hmm_heap *h)
 {
-    if (!hmm_opt.secure && !hmm_opt.leaks)
-        hmm_tls_heap = h;
-}
-
-/* Loading here rather than at the first allocation: dlopen allocates, and
- * the first allocation may come from anywhere (the dynamic loader with its
- * lock held, a libc function holding one of its own); a constructor runs
- * where dlopen may.  What is allocated meanwhile is not tracked. */
-void hmm_heap_start(void)
-{
-    if (!hmm_heap_init() || !(hmm_opt.leaks || hmm_opt.profile))
-        return;
-    hmm_tls_untracked = true; /* the loader's allocations are not the program's */
-    /* libm first: a sample can be taken as soon as the unwinders are
-     * loaded, and weighing it needs libm. */
-    if (hmm_opt.profile && !hmm_profile_load())
-        hmm_opt.profile = false;
-    if ((hmm_opt.leaks || hmm_opt.profile) && !hmm_backtrace_load())
-        hmm_opt.leaks = hmm_opt.profile = false;
-    hmm_tls_untracked = false;
-    hmm_backtrace_thread_start();
-    /* Leaks mode may have been turned off: this thread's heap may then
-     * take the fast path. */
-    use_fast_path(hmm_tls_thread_heap);
+    if (h != &hmm_heap_empty)
+        hmm_tls_heap = hmm_hooks.on & HMM_HOOKS_EVERY_CALL ? &hmm_heap_empty : h;
 }
 
 static hmm_heap *heap_new(void)
@@ -125,7 +95,9 @@ static hmm_heap *heap_new(void)
     for (unsigned b = 0; b < HMM_NBINS; b++)
         hmm_list_init(&h->bins[b]);
     hmm_list_init(&h->chunks);
-    h->sample_left = hmm_profile_countdown();
+    h->countdown = INT64_MAX;
+    if (hmm_hooks.sample)
+        (void)hmm_hooks.sample(&h->countdown);
     pthread_mutex_init(&h->lock, NULL);
     hmm_list_push_back(&all_heaps, &h->all);
     hmm_stat_add(&hmm_gstats.heaps, 1);
@@ -168,11 +140,12 @@ hmm_heap *hmm_heap_attach(void)
     }
     __atomic_add_fetch(&active_heaps, 1, __ATOMIC_SEQ_CST);
     hmm_tls_thread_heap = h;
-    use_fast_path(h);
-    /* After the TLS store: pthread_setspecific may allocate, and so does
-     * this. */
+    hmm_heap_use_fast_path(h);
+    /* After the TLS store: pthread_setspecific may allocate, and so may
+     * the hook. */
     pthread_setspecific(exit_key, h);
-    hmm_backtrace_thread_start();
+    if (hmm_hooks.thread_start)
+        hmm_hooks.thread_start();
     return h;
 }
 
@@ -196,7 +169,8 @@ void hmm_heap_maintain(hmm_heap *h, const char *func)
         hmm_slab_release_spares(h);
         hmm_span_purge_if_due(h, now);
     }
-    hmm_heap_map_tick(now);
+    if (hmm_unlikely(hmm_hooks.tick != NULL))
+        hmm_hooks.tick(now);
     if (now < h->next_reclaim)
         return;
     /* Memory no live heap's own passes would reach: the huge cache, and
@@ -258,8 +232,8 @@ size_t hmm_heap_trim(size_t pad, enum hmm_purge how, const char *func)
 static void thread_exit(void *arg)
 {
     hmm_heap *h = arg;
-    if (hmm_unlikely(hmm_opt.secure))
-        hmm_secure_flush(h);
+    if (hmm_hooks.thread_exit)
+        hmm_hooks.thread_exit(h);
     /* The heap goes to the next thread that starts, often at once: its
      * free pages stay for it, warm, unless idle for the purge delay
      * already (purging them all made every new thread fault them in
@@ -287,11 +261,10 @@ bool hmm_heap_active(void) { return __atomic_load_n(&active_heaps, __ATOMIC_SEQ_
 static void fork_prepare(void)
 {
     hmm_purger_fork_prepare();
-    /* Tracking first: a thread taking a stack may allocate (and take
+    /* The features first: a thread taking a stack may allocate (and take
      * heaps_lock) before it lets go of the capture lock. */
-    hmm_stacks_atfork(HMM_FORK_PREPARE);
-    hmm_leaks_atfork(HMM_FORK_PREPARE);
-    hmm_profile_atfork(HMM_FORK_PREPARE);
+    if (hmm_hooks.fork)
+        hmm_hooks.fork(HMM_FORK_PREPARE);
     pthread_mutex_lock(&heaps_lock);
     for (hmm_list *l = all_heaps.next; l != &all_heaps; l = l->next)
         pthread_mutex_lock(&hmm_container_of(l, hmm_heap, all)->lock);
@@ -304,9 +277,8 @@ static void fork_parent(void)
     for (hmm_list *l = all_heaps.next; l != &all_heaps; l = l->next)
         pthread_mutex_unlock(&hmm_container_of(l, hmm_heap, all)->lock);
     pthread_mutex_unlock(&heaps_lock);
-    hmm_profile_atfork(HMM_FORK_PARENT);
-    hmm_leaks_atfork(HMM_FORK_PARENT);
-    hmm_stacks_atfork(HMM_FORK_PARENT);
+    if (hmm_hooks.fork)
+        hmm_hooks.fork(HMM_FORK_PARENT);
     hmm_purger_fork_parent();
 }
 
@@ -316,9 +288,8 @@ static void fork_child(void)
     for (hmm_list *l = all_heaps.next; l != &all_heaps; l = l->next)
         pthread_mutex_init(&hmm_container_of(l, hmm_heap, all)->lock, NULL);
     pthread_mutex_init(&heaps_lock, NULL);
-    hmm_profile_atfork(HMM_FORK_CHILD);
-    hmm_leaks_atfork(HMM_FORK_CHILD);
-    hmm_stacks_atfork(HMM_FORK_CHILD);
+    if (hmm_hooks.fork)
+        hmm_hooks.fork(HMM_FORK_CHILD);
     /* Threads other than this one are gone, maybe in the middle of using
      * (or draining) their heaps: that memory stays theirs, never adopted. */
     abandoned = NULL;

@@ -20,8 +20,10 @@
 
 #include <pthread.h>
 
-#include "core/chunk.h"
 #include "base/diag.h"
+#include "base/random.h"
+#include "core/chunk.h"
+#include "core/hooks.h"
 #include "core/sizeclass.h"
 
 /* Largest block kept in a chunk's pages; larger ones are mapped alone. */
@@ -45,7 +47,9 @@ struct hmm_heap {
      * skips the class lookup; set with cur (hmm_slab_set_cur). */
     hmm_span *fast[HMM_NFAST];
     hmm_span *cur[HMM_NCLASS];    /* slab allocated from, per class */
-    int64_t sample_left;          /* bytes to the heap profile's next sample (profile.h) */
+    /* Bytes to allocate before the next sample (hmm_hooks.sample); the
+     * allocation that takes it below zero is sampled by a slow path. */
+    int64_t countdown;
     hmm_list partial[HMM_NCLASS]; /* other slabs with free blocks */
     /* Emptied slabs kept for the class's next slab, the last emptied
      * first, and their pages (slab.c). */
@@ -69,8 +73,9 @@ struct hmm_heap {
     hmm_block *out_head[HMM_REMOTE_LANES], *out_tail[HMM_REMOTE_LANES];
     unsigned out_n;
     hmm_list all; /* in the registry of heaps */
-    /* Secure mode: the blocks this thread freed whose reuse waits. */
-    struct hmm_quarantine *quarantine;
+    /* A hardening feature's own state for this heap (secure mode: the
+     * blocks freed whose reuse waits). */
+    void *feature;
     struct hmm_heap *next_abandoned;
     int state;
     /* Held by the owner while it adds or unmaps a chunk, and by a thread
@@ -93,16 +98,14 @@ struct hmm_heap {
     char pad_[64 - HMM_REMOTE_LANES * sizeof(hmm_block *)];
 };
 
-/* The heap the fast paths use: the thread's heap, except in secure mode,
- * where it stays hmm_heap_empty so that every call takes a slow path. */
+/* The heap the fast paths use: the thread's heap, except while the hooks
+ * want every call (HMM_HOOKS_EVERY_CALL: secure and leaks mode), where it
+ * stays hmm_heap_empty so that every call takes a slow path. */
 extern __thread hmm_heap *hmm_tls_heap __attribute__((tls_model("initial-exec")));
 /* The calling thread's heap (hmm_heap_empty before its first call). */
 extern __thread hmm_heap *hmm_tls_thread_heap __attribute__((tls_model("initial-exec")));
 /* A heap with no memory, the TLS value of a thread before its first call. */
 extern hmm_heap hmm_heap_empty;
-/* Per-process secret mixed into the mark and the link of free blocks. */
-extern uintptr_t hmm_secret HMM_HIDDEN;
-
 /* The free mark of block p (its key while it is free). */
 hmm_inline uintptr_t hmm_free_key(const void *p) { return hmm_secret ^ (uintptr_t)p; }
 
@@ -179,17 +182,15 @@ extern bool hmm_heap_ready;
  * thread-exit key, fork handlers); false when it cannot. */
 bool hmm_heap_setup(void);
 /* Sets the process up once; false when it cannot.  Inline: every
- * allocation off the fast path asks (secure.h), where the call cost 12
+ * allocation off the fast path asks, where the call cost 12
  * instructions. */
 hmm_inline bool hmm_heap_init(void)
 {
     return hmm_likely(__atomic_load_n(&hmm_heap_ready, __ATOMIC_ACQUIRE)) || hmm_heap_setup();
 }
-/* Run when libhmm is loaded (a constructor of interpose.c's): sets the
- * process up, and loads the libraries the leak report and the heap
- * profile need when either is on, turning them off (with a warning) when
- * it cannot. */
-void hmm_heap_start(void);
+/* Makes h, the calling thread's heap, the one its fast paths use, or
+ * not, as hmm_hooks.on says (HMM_HOOKS_EVERY_CALL). */
+void hmm_heap_use_fast_path(hmm_heap *h);
 /* hmm_heap_get's first call in a thread: adopts or creates its heap;
  * NULL when out of memory. */
 hmm_heap *hmm_heap_attach(void);
@@ -209,12 +210,16 @@ void hmm_heap_maintain(hmm_heap *h, const char *func);
 
 /* Slow paths: every call the fast paths cannot finish. */
 void *hmm_alloc_slow(size_t size, const char *func);
-/* The fast path popped p from current slab s for a call the heap profile
- * is to sample: puts p back and has the slow path serve the call. */
+/* The fast path popped p from current slab s for a call that ran the
+ * sampling countdown out: puts p back and has the slow path serve it. */
 void *hmm_alloc_sampled(hmm_span *s, void *p, size_t size, const char *func);
 void hmm_free_slow(void *p, const char *func);
+/* Counts an allocation of size bytes against the calling thread's
+ * sampling countdown (or finds it run out by the fast path): true when it
+ * is to be sampled (hmm_hooks.sample). */
+bool hmm_sample_due(size_t size);
 /* One try at size (> 0) bytes aligned to align from the layer that serves
- * the size, without secure mode's checks or the retry after giving memory
+ * the size, without the hooks' alloc or the retry after giving memory
  * back; *zeroed tells whether they are known to be zero.  NULL when the
  * memory could not be had. */
 void *hmm_alloc_block(size_t size, size_t align, bool *zeroed, const char *func);
@@ -232,8 +237,8 @@ __attribute__((cold)) void hmm_slab_emptied(hmm_span *s);
  * for a huge block.  A pointer libhmm did not hand out, or one already
  * freed, is reported as func's misuse. */
 hmm_span *hmm_locate(const void *p, const char *func, hmm_chunk **cp);
-/* The usable size of the block of chunk c and span s (NULL: huge): in
- * secure mode, less the canary. */
+/* The usable size of the block of chunk c and span s (NULL: huge): less
+ * the hooks' tail for a small or large one. */
 size_t hmm_block_usable(const hmm_chunk *c, const hmm_span *s);
 
 /* Allocates size bytes aligned to align (a power of two, >= 16). */
@@ -253,9 +258,9 @@ hmm_inline void *hmm_alloc(size_t size, const char *func)
         hmm_span *s = h->fast[(size + 15) >> 4];
         void *p = hmm_slab_pop(s, func);
         if (hmm_likely(p != NULL)) {
-            /* The call that takes the countdown below zero is the heap
-             * profile's next sample, taken by the slow path. */
-            if (hmm_likely((h->sample_left -= (int64_t)size) >= 0))
+            /* The call that takes the countdown below zero is the next
+             * sample, taken by the slow path. */
+            if (hmm_likely((h->countdown -= (int64_t)size) >= 0))
                 return p;
             return hmm_alloc_sampled(s, p, size, func);
         }

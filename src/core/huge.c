@@ -46,7 +46,7 @@ static hmm_chunk *place(char *hdr, size_t map_size, size_t offset)
     c->heap = NULL;
     c->map_size = map_size;
     c->offset = offset;
-    c->sampled = 0;
+    c->watched = 0;
     hmm_chunk_map_set(hdr, 1);
     if (offset >= HMM_CHUNK_SIZE)
         hmm_chunk_map_set(hdr + offset, 2);

@@ -6,7 +6,6 @@
 #include "core/slab.h"
 
 #include "base/diag.h"
-#include "secure/secure.h"
 #include "core/span.h"
 
 hmm_span hmm_span_empty = {.free = (hmm_block *)&hmm_span_empty};
@@ -19,9 +18,7 @@ static void arm(hmm_span *s) { s->limit = s->carved * (s->magic * s->bsize); }
 /* Sends every free of s's blocks to the slow path. */
 static void disarm(hmm_span *s) { s->limit = 0; }
 
-/* Threads the next page's worth of fresh blocks onto the free list, so
- * memory is touched only as it is used. */
-static void carve(hmm_span *s)
+void hmm_slab_carve(hmm_span *s)
 {
     size_t bsize = s->bsize;
     size_t n = s->count - s->carved;
@@ -44,38 +41,13 @@ static void carve(hmm_span *s)
     s->limit = s->carved * (s->magic * bsize);
 }
 
-/* Secure mode's carve: the same blocks, poisoned and threaded in random
- * order, so where the next block lies cannot be told from the last one.
- * carve() threads them first and keeps the counts. */
-static void carve_shuffled(hmm_span *s)
-{
-    size_t from = s->carved;
-    hmm_block *rest = s->free;
-    carve(s);
-    size_t n = s->carved - from;
-    char *first = hmm_span_addr(s) + from * s->bsize;
-    uint16_t order[HMM_PAGE_SIZE / HMM_ALIGN];
-    for (size_t i = 0; i < n; i++) {
-        size_t j = hmm_secure_random() % (i + 1);
-        order[i] = order[j];
-        order[j] = (uint16_t)i;
-    }
-    for (size_t i = 0; i < n; i++) {
-        hmm_block *b = (hmm_block *)(first + order[i] * s->bsize);
-        hmm_secure_poison(b, s->bsize - HMM_CANARY_SIZE);
-        hmm_block_mark_free(b, hmm_free_key(b), rest);
-        rest = b;
-    }
-    s->free = rest;
-}
-
-/* Carves s's next page, shuffled in secure mode. */
+/* Carves s's next page, as the hooks' carve does when there is one. */
 static void refill(hmm_span *s)
 {
-    if (hmm_unlikely(hmm_opt.secure))
-        carve_shuffled(s);
+    if (hmm_unlikely(hmm_hooks.carve != NULL))
+        hmm_hooks.carve(s);
     else
-        carve(s);
+        hmm_slab_carve(s);
 }
 
 /* Makes s the current slab of class cls of heap h, in cur and in fast. */

@@ -25,6 +25,9 @@ bool hmm_slab_ready(hmm_heap *h, unsigned cls);
  * class cls, which has no free block and no page left to carve (false
  * when out of memory). */
 void hmm_slab_refill(hmm_span *s);
+/* Threads the next page's worth of slab s's fresh blocks onto its free
+ * list, so memory is touched only as it is used. */
+void hmm_slab_carve(hmm_span *s);
 bool hmm_slab_change(hmm_heap *h, unsigned cls);
 /* Frees block b of slab s of h, whose mark is key (b may carry it
  * already).  Inline: draining remote frees calls it for every block. */

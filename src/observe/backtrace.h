@@ -8,13 +8,10 @@
 
 #include <unwind.h>
 
-#include "base/internal.h"
+#include "core/hooks.h"
 
 /* Frames kept per stack: libhmm's own (up to six) and the program's. */
 #define HMM_BACKTRACE_MAX 32
-
-/* The moments of a fork the handlers of heap.c pass on. */
-enum hmm_fork_phase { HMM_FORK_PREPARE, HMM_FORK_PARENT, HMM_FORK_CHILD };
 
 /* Set while the thread is inside libhmm's tracking or writing a report:
  * what it allocates then is neither tracked nor sampled, so a capture or a

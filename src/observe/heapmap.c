@@ -12,10 +12,11 @@
 
 #include <string.h>
 
-#include "core/census.h"
 #include "base/diag.h"
+#include "base/options.h"
 #include "base/os.h"
 #include "base/stats.h"
+#include "core/census.h"
 
 /* The version written in the H line: raised when a field changes. */
 #define HEAP_MAP_FORMAT 1
@@ -166,7 +167,8 @@ static void write_sample(uint64_t now, uint64_t pid, bool at_exit)
     map.next_ms = now + hmm_opt.heap_map_interval;
 }
 
-void hmm_heap_map_sample(uint64_t now)
+/* The hooks' tick: a sample when one is due. */
+static void sample(uint64_t now)
 {
     if (now < __atomic_load_n(&map.next_ms, __ATOMIC_RELAXED))
         return;
@@ -175,6 +177,12 @@ void hmm_heap_map_sample(uint64_t now)
         return;
     write_sample(now, pid, false);
     map_unlock();
+}
+
+void hmm_heap_map_wire(hmm_hook_table *t)
+{
+    t->tick = sample;
+    t->tick_always = true;
 }
 
 __attribute__((destructor)) static void heap_map_at_exit(void)

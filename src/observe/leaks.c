@@ -15,9 +15,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "observe/blockmap.h"
 #include "base/diag.h"
 #include "base/options.h"
+#include "observe/blockmap.h"
 
 static hmm_blockmap live = HMM_BLOCKMAP_INIT;
 
@@ -28,17 +28,27 @@ void hmm_leaks_alloc(void *p, size_t size)
         hmm_blockmap_put(&live, (uintptr_t)p, s, size);
 }
 
-void hmm_leaks_free(void *p)
+/* The hooks' freed: forgets block p. */
+static void forget(void *p)
 {
     hmm_block_rec r;
     hmm_blockmap_take(&live, (uintptr_t)p, &r);
 }
 
-void hmm_leaks_moved(void *p, void *q, size_t size)
+/* The hooks' moved: block p, resized to size bytes, is at q now. */
+static void moved(void *p, void *q, size_t size)
 {
     hmm_block_rec r;
     if (hmm_blockmap_take(&live, (uintptr_t)p, &r))
         hmm_blockmap_put(&live, (uintptr_t)q, r.stack, size);
+}
+
+void hmm_leaks_wire(hmm_hook_table *t)
+{
+    t->every_call = true;
+    t->allocated = hmm_leaks_alloc;
+    t->freed = forget;
+    t->moved = moved;
 }
 
 void hmm_leaks_atfork(enum hmm_fork_phase phase)

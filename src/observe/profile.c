@@ -10,13 +10,14 @@
  * sample stands for 1 / that probability allocations of its size.  The
  * estimates are thus unbiased whatever the sizes.
  *
- * A sampled block is given pages of its own (profile.h), so that its free
- * comes to the slow path, which sees the mark and drops the record; a
+ * A sampled block is given pages of its own and watched (profile.h), so
+ * that its free comes to the slow path, which sees the mark and has the
+ * record dropped; a
  * small block sampled costs a few pages of address space and one page of
  * memory once touched, about 1% of the memory it stands for at the
  * default rate.  realloc drops a sampled block's sample and, resized in
  * place or moved, the block gets the chance a new block of its new size
- * would have (realloc.c).
+ * would have (core/realloc.c).
  *
  * The profile goes to three files in two formats.  FILE gets the
  * estimated bytes in use and FILE.alloc those allocated since the start,
@@ -39,26 +40,31 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "observe/blockmap.h"
 #include "base/diag.h"
+#include "base/options.h"
 #include "base/os.h"
+#include "base/random.h"
+#include "core/heap.h"
+#include "observe/blockmap.h"
 #include "observe/pprof.h"
-#include "secure/secure.h"
 
-volatile int hmm_profile_requested;
+/* Set by the SIGUSR2 handler: write the profile at the next slow path. */
+static volatile int requested;
 
 static hmm_blockmap samples = HMM_BLOCKMAP_INIT;
 
 static void on_request(int sig)
 {
     (void)sig;
-    hmm_profile_requested = 1;
+    requested = 1;
 }
 
-void hmm_profile_init(void)
+void hmm_profile_poll(void *p, size_t size)
 {
-    if (hmm_opt.profile && !hmm_os_catch_signal(SIGUSR2, on_request))
-        hmm_warn("cannot catch SIGUSR2: the heap profile is written at exit only");
+    (void)p;
+    (void)size;
+    if (hmm_unlikely(requested))
+        hmm_profile_write();
 }
 
 /* The math library's log and expm1, loaded by hmm_profile_load (libhmm
@@ -84,7 +90,8 @@ bool hmm_profile_load(void)
     return true;
 }
 
-int64_t hmm_profile_countdown(void)
+/* Bytes to the next sample. */
+static int64_t countdown(void)
 {
     if (!hmm_opt.profile)
         return INT64_MAX;
@@ -93,14 +100,16 @@ int64_t hmm_profile_countdown(void)
     if (!__atomic_load_n(&have_libm, __ATOMIC_ACQUIRE))
         return hmm_opt.profile_rate;
     /* -log(u) * rate, u uniform in (0, 1]. */
-    double u = (double)((hmm_secure_random() >> 11) + 1) * 0x1p-53;
+    double u = (double)((hmm_random() >> 11) + 1) * 0x1p-53;
     double d = -libm.log(u) * hmm_opt.profile_rate;
     return d < 0x1p62 ? (int64_t)d : INT64_MAX;
 }
 
-bool hmm_profile_restart(hmm_heap *h)
+/* The hooks' sample: the next countdown, and whether to take this
+ * allocation (not one of libhmm's own tracking or reports). */
+static bool sample(int64_t *next)
 {
-    h->sample_left = hmm_profile_countdown();
+    *next = countdown();
     return hmm_opt.profile && !hmm_tls_untracked;
 }
 
@@ -117,7 +126,9 @@ static estimate estimate_of(uint64_t size)
     return (estimate){(uint64_t)(w + 0.5), (uint64_t)(w * (double)size + 0.5)};
 }
 
-void hmm_profile_record(void *p, size_t size)
+/* The hooks' sampled: records block p of size bytes, just allocated for a
+ * sample, and watches it. */
+static void record(void *p, size_t size)
 {
     hmm_stack *st = hmm_stack_here();
     if (!st || !hmm_blockmap_put(&samples, (uintptr_t)p, st, size))
@@ -127,22 +138,28 @@ void hmm_profile_record(void *p, size_t size)
     __atomic_fetch_add(&st->alloc_sampled_bytes, size, __ATOMIC_RELAXED);
     __atomic_fetch_add(&st->alloc_count, e.count, __ATOMIC_RELAXED);
     __atomic_fetch_add(&st->alloc_bytes, e.bytes, __ATOMIC_RELAXED);
-    hmm_chunk *c;
-    hmm_span *s = hmm_locate(p, "malloc", &c);
-    if (s)
-        s->flags |= HMM_SPAN_SAMPLED;
-    else
-        c->sampled = 1;
+    hmm_watch(p);
 }
 
-void hmm_profile_free(hmm_chunk *c, hmm_span *s, void *p)
+/* The hooks' unwatched: forgets sampled block p (freed or resized). */
+static void forget(void *p)
 {
     hmm_block_rec r;
     hmm_blockmap_take(&samples, (uintptr_t)p, &r);
-    if (s)
-        s->flags &= (uint8_t)~HMM_SPAN_SAMPLED;
-    else
-        c->sampled = 0;
+}
+
+void hmm_profile_wire(hmm_hook_table *t)
+{
+    t->sample = sample;
+    t->sampled = record;
+    t->unwatched = forget;
+    t->allocated = hmm_profile_poll;
+}
+
+void hmm_profile_init(void)
+{
+    if (!hmm_os_catch_signal(SIGUSR2, on_request))
+        hmm_warn("cannot catch SIGUSR2: the heap profile is written at exit only");
 }
 
 void hmm_profile_atfork(enum hmm_fork_phase phase)
@@ -201,7 +218,7 @@ void hmm_profile_write(void)
 {
     if (!hmm_report_begin())
         return;
-    hmm_profile_requested = 0;
+    requested = 0;
     char tmpl[HMM_PATH_MAX + 8];
     /* Every stack sampled since the start: FILE.alloc's and FILE.heap's,
      * FILE's among them.  Their frames are named once, by function only

@@ -1,6 +1,6 @@
 /*
  * secure.c - secure mode: the canaries, the poison of free blocks and its
- * checks, the per-thread quarantine, and the thread's random numbers.
+ * checks, the per-thread quarantine, and the shuffled carving of slabs.
  *
  * A small or large block ends with an 8-byte canary derived from the
  * secret and the block's address; the usable size stops before it, so a
@@ -11,13 +11,17 @@
  * 256 blocks and 1 MiB, before it is freed for real.  When it leaves the
  * quarantine the pattern is checked, and again (all but the two words the
  * slab free list uses) when a slab hands the block out.  Slab pages are
- * poisoned when carved, so every free small block holds the pattern.
+ * poisoned when carved, and their blocks threaded in random order, so
+ * every free small block holds the pattern and where the next block lies
+ * cannot be told from the last one.
  */
 #include "secure/secure.h"
 
 #include <string.h>
 
 #include "base/diag.h"
+#include "base/random.h"
+#include "core/heap.h"
 #include "core/large.h"
 #include "core/slab.h"
 
@@ -39,22 +43,6 @@ struct hmm_quarantine {
     void *ring[QUARANTINE_BLOCKS];
 };
 
-static __thread uint64_t rng __attribute__((tls_model("initial-exec")));
-
-uint64_t hmm_secure_random(void)
-{
-    /* xorshift64*, seeded per thread from the secret and the thread's own
-     * TLS address. */
-    uint64_t x = rng;
-    if (hmm_unlikely(x == 0))
-        x = (hmm_secret ^ (uintptr_t)&rng) | 1;
-    x ^= x >> 12;
-    x ^= x << 25;
-    x ^= x >> 27;
-    rng = x;
-    return x * 0x2545f4914f6cdd1dULL;
-}
-
 /* Not the free mark (secret ^ p) nor anything computable from it without
  * the secret: a 16-byte block's canary shares the mark's word. */
 static uint64_t canary_of(const void *p)
@@ -74,28 +62,22 @@ static void check_canary(const void *p, size_t size, const char *func)
         hmm_misuse(func, "heap overflow at", p);
 }
 
-void hmm_secure_seal(const hmm_chunk *c, const hmm_span *s, void *p)
+/* The hooks' resized: block p's end moved. */
+static void reseal(const hmm_chunk *c, const hmm_span *s, void *p)
 {
     seal(p, hmm_block_usable(c, s));
 }
 
-void hmm_secure_check(const hmm_chunk *c, const hmm_span *s, const void *p, const char *func)
+/* The hooks' check, before realloc: huge blocks (s NULL) have no canary. */
+static void check(const hmm_chunk *c, const hmm_span *s, const void *p, const char *func)
 {
     if (s)
         check_canary(p, hmm_block_usable(c, s), func);
 }
 
-/* hmm_block_usable for a small or large block (s not NULL) in secure
- * mode, inline: it is on every call's path here. */
-static size_t usable_of(const hmm_span *s)
-{
-    size_t size = s->kind == HMM_SPAN_SLAB ? s->bsize : (size_t)s->npages << HMM_PAGE_SHIFT;
-    return size - HMM_CANARY_SIZE;
-}
-
 static size_t poison_len(size_t size) { return size < POISON_MAX ? size : POISON_MAX; }
 
-void hmm_secure_poison(void *p, size_t size) { memset(p, POISON_BYTE, poison_len(size)); }
+static void poison(void *p, size_t size) { memset(p, POISON_BYTE, poison_len(size)); }
 
 /* True when the poisoned part of p, from byte from on, still holds it. */
 static bool poisoned(const void *p, size_t from, size_t size)
@@ -106,8 +88,13 @@ static bool poisoned(const void *p, size_t from, size_t size)
     return memcmp((const char *)p + from, poison_image, len - from) == 0;
 }
 
-void *hmm_secure_alloc_cur(size_t size, const char *func)
+/* The hooks' alloc_small: a block of the calling thread's current slab of
+ * the class, checked and sealed; NULL when that slab has no free block (or
+ * the thread no heap yet), for alloc to do the rest. */
+static void *alloc_cur(size_t size, const char *func)
 {
+    if (size > HMM_SMALL_MAX - HMM_CANARY_SIZE)
+        return NULL;
     hmm_span *s = hmm_tls_thread_heap->cur[hmm_size_class(size + HMM_CANARY_SIZE)];
     void *p = hmm_slab_pop(s, func);
     if (hmm_unlikely(!p))
@@ -120,7 +107,10 @@ void *hmm_secure_alloc_cur(size_t size, const char *func)
     return p;
 }
 
-void *hmm_secure_alloc(size_t size, size_t align, bool *zeroed, const char *func)
+/* The hooks' alloc: size bytes aligned to align with room for the canary;
+ * a reused small block is checked for writes since it was freed, then
+ * sealed.  NULL when the memory could not be had. */
+static void *alloc(size_t size, size_t align, bool *zeroed, const char *func)
 {
     /* A size beyond PTRDIFF_MAX fails in the layers; do not wrap it. */
     size_t want = size <= PTRDIFF_MAX ? size + HMM_CANARY_SIZE : size;
@@ -140,7 +130,7 @@ void *hmm_secure_alloc(size_t size, size_t align, bool *zeroed, const char *func
     }
     hmm_chunk *c = hmm_chunk_of(p);
     hmm_span *s = hmm_span_of(c, p);
-    size_t usable = usable_of(s);
+    size_t usable = hmm_block_usable(c, s);
     /* Words 0 and 1 were the free list's. */
     if (s->kind == HMM_SPAN_SLAB && !poisoned(p, sizeof(hmm_block), usable))
         hmm_misuse(func, "write after free at", p);
@@ -154,7 +144,7 @@ static size_t release(void *p, const char *func)
 {
     hmm_chunk *c = hmm_chunk_of(p);
     hmm_span *s = hmm_span_of(c, p);
-    size_t size = usable_of(s);
+    size_t size = hmm_block_usable(c, s);
     const hmm_block *b = p;
     if (b->link != POISON || b->key != hmm_free_key(p) || !poisoned(p, sizeof(hmm_block), size))
         hmm_misuse(func, "write after free at", p);
@@ -174,23 +164,24 @@ static void evict_oldest(struct hmm_quarantine *q, const char *func)
  * out of memory (blocks are then freed at once). */
 static struct hmm_quarantine *quarantine_of(hmm_heap *h)
 {
-    if (hmm_unlikely(!h->quarantine)) {
+    if (hmm_unlikely(!h->feature)) {
         bool zeroed;
         size_t np = hmm_align_up(sizeof(struct hmm_quarantine), HMM_PAGE_SIZE) >> HMM_PAGE_SHIFT;
         struct hmm_quarantine *q = hmm_large_alloc(h, np, 1, &zeroed);
         if (q)
             memset(q, 0, sizeof *q);
-        h->quarantine = q;
+        h->feature = q;
     }
-    return h->quarantine;
+    return h->feature;
 }
 
-void hmm_secure_free(hmm_chunk *c, hmm_span *s, void *p, const char *func)
+/* The hooks' free, for a small or large block: checks its canary, poisons
+ * it, and puts it in the thread's quarantine. */
+static void quarantine(hmm_chunk *c, hmm_span *s, void *p, const char *func)
 {
-    (void)c;
-    size_t size = usable_of(s);
+    size_t size = hmm_block_usable(c, s);
     check_canary(p, size, func);
-    hmm_secure_poison(p, size);
+    poison(p, size);
     ((hmm_block *)p)->key = hmm_free_key(p);
     hmm_heap *h = hmm_tls_thread_heap;
     if (hmm_unlikely(h == &hmm_heap_empty))
@@ -207,9 +198,48 @@ void hmm_secure_free(hmm_chunk *c, hmm_span *s, void *p, const char *func)
     q->bytes += size;
 }
 
-void hmm_secure_flush(hmm_heap *h)
+/* The hooks' thread_exit: frees every block in h's quarantine. */
+static void flush(hmm_heap *h)
 {
-    struct hmm_quarantine *q = h->quarantine;
+    struct hmm_quarantine *q = h->feature;
     while (q && q->n)
         evict_oldest(q, "free");
+}
+
+/* The hooks' carve: the blocks hmm_slab_carve threads, poisoned and
+ * threaded again in random order. */
+static void carve_shuffled(hmm_span *s)
+{
+    size_t from = s->carved;
+    hmm_block *rest = s->free;
+    hmm_slab_carve(s);
+    size_t n = s->carved - from;
+    char *first = hmm_span_addr(s) + from * s->bsize;
+    uint16_t order[HMM_PAGE_SIZE / HMM_ALIGN];
+    for (size_t i = 0; i < n; i++) {
+        size_t j = hmm_random() % (i + 1);
+        order[i] = order[j];
+        order[j] = (uint16_t)i;
+    }
+    for (size_t i = 0; i < n; i++) {
+        hmm_block *b = (hmm_block *)(first + order[i] * s->bsize);
+        poison(b, s->bsize - HMM_CANARY_SIZE);
+        hmm_block_mark_free(b, hmm_free_key(b), rest);
+        rest = b;
+    }
+    s->free = rest;
+}
+
+void hmm_secure_wire(hmm_hook_table *t)
+{
+    t->tail = HMM_CANARY_SIZE;
+    t->every_call = true;
+    t->alloc = alloc;
+    t->free = quarantine;
+    t->check = check;
+    t->resized = reseal;
+    t->carve = carve_shuffled;
+    t->thread_exit = flush;
+    t->alloc_small = alloc_cur;
+    t->free_owned = true;
 }
