@@ -38,7 +38,7 @@ fuzz: t/fuzz
 # fail a mapping call.
 check_PROGRAMS += t/faults
 TESTS += t/faults
-t_faults_CPPFLAGS = $(CORE_CPP)
+t_faults_CPPFLAGS = $(CORE_CPP) -DHMM_FAULT_INJECTION
 t_faults_CFLAGS = $(TEST_COPTS)
 t_faults_LDFLAGS = $(TEST_LINK)
 t_faults_LDADD = t/libtap.a src/libhmm_core.la
@@ -63,7 +63,7 @@ LIBFUZZER_CC = clang
 LIBFUZZER_CFLAGS = -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
 	-ftls-model=initial-exec -fno-builtin -pthread
 LIBFUZZER_INPUTS = $(srcdir)/t/fuzz-libfuzzer.c $(srcdir)/t/fuzz-model.c \
-	$(srcdir)/t/fuzz-model.h $(srcdir)/t/testlib.h $(src_libhmm_core_la_SOURCES)
+	$(srcdir)/t/fuzz-model.h $(srcdir)/t/testlib.h $(HMM_SOURCES) src/base/os.c
 EXTRA_DIST += t/fuzz.mk t/fuzz-libfuzzer.c t/fuzz-corpus
 CLEANFILES += t/fuzz-libfuzzer
 

@@ -18,20 +18,23 @@
 #include <time.h>
 #include <unistd.h>
 
-/* Fault injection, for the tests only (t/faults.c links the static core
- * and sets these; nothing reads them from the environment, and they are
- * hidden from the shared library's users): every mapping call (mmap,
- * mremap, madvise) is counted, and the one whose count reaches
- * hmm_os_fail_at fails as the kernel would.  An add and a branch on paths
- * that make a system call anyway. */
+/* Fault injection, compiled into the static core the tests link only
+ * (HMM_FAULT_INJECTION; t/faults.c sets these, nothing reads them from the
+ * environment): every mapping call (mmap, mremap, madvise) is counted, and
+ * the one whose count reaches hmm_os_fail_at fails as the kernel would.
+ * libhmm.so.1 has neither the counters nor the atomic add. */
+#ifdef HMM_FAULT_INJECTION
 unsigned long hmm_os_fail_at, hmm_os_fault_calls;
 
 static bool injected_fault(void)
 {
     return __atomic_add_fetch(&hmm_os_fault_calls, 1, __ATOMIC_RELAXED) == hmm_os_fail_at;
 }
+#else
+static bool injected_fault(void) { return false; }
+#endif
 
-static void *map(void *hint, size_t size, int flags)
+static void *map_anon(void *hint, size_t size, int flags)
 {
     if (injected_fault())
         return NULL;
@@ -47,14 +50,14 @@ void *hmm_os_map_aligned(size_t size, size_t align)
 {
     int saved = errno;
     uintptr_t hint = __atomic_load_n(&align_hint, __ATOMIC_RELAXED);
-    char *p = hint ? map((void *)hint, size, 0) : NULL;
+    char *p = hint ? map_anon((void *)hint, size, 0) : NULL;
     if (p && ((uintptr_t)p & (align - 1)) != 0) {
         munmap(p, size);
         p = NULL;
     }
     if (!p && size + align > size) {
         /* Over-map and trim: the kernel gives only page alignment. */
-        char *raw = map(NULL, size + align, 0);
+        char *raw = map_anon(NULL, size + align, 0);
         if (raw) {
             p = (char *)(((uintptr_t)raw + align - 1) & ~(uintptr_t)(align - 1));
             if (p > raw)

@@ -9,9 +9,12 @@
 
 struct timespec;
 
-/* Tests only: the mapping call (mmap, mremap, madvise) whose count in
- * hmm_os_fault_calls reaches hmm_os_fail_at fails; 0 never. */
+#ifdef HMM_FAULT_INJECTION
+/* The static core the tests link only (never libhmm.so.1): the mapping
+ * call (mmap, mremap, madvise) whose count in hmm_os_fault_calls reaches
+ * hmm_os_fail_at fails; 0 never. */
 extern unsigned long hmm_os_fail_at, hmm_os_fault_calls;
+#endif
 
 /* Maps size bytes aligned to align (a power of two >= page); NULL on failure. */
 void *hmm_os_map_aligned(size_t size, size_t align);

@@ -2,7 +2,7 @@
  * free.c - the slow path of free: every pointer the fast path could not
  * take is checked here (a pointer libhmm never handed out, or one already
  * freed, is reported and aborts), then freed by the layer that owns it,
- * or by the hooks' free, after the observers hear of it.  Also the usable
+ * or by the hooks' dispose, after the observers hear of it.  Also the usable
  * size of a block, which needs the same check.
  */
 #include "core/heap.h"
@@ -98,8 +98,8 @@ static __attribute__((noinline)) void free_hooked(hmm_chunk *c, hmm_span *s, voi
         hmm_unwatch(c, s, p);
     if (!s)
         hmm_huge_free(c);
-    else if (hmm_hooks.free)
-        hmm_hooks.free(c, s, p, func);
+    else if (hmm_hooks.dispose)
+        hmm_hooks.dispose(c, s, p, func);
     else
         hmm_free_block(c, s, p, func);
 }
@@ -114,7 +114,7 @@ void hmm_free_slow(void *p, const char *func)
      * large).  Without such hooks the fast path and hmm_free_unarmed take
      * every such block. */
     if (hmm_unlikely(hmm_hooks.free_owned) && (s = locate_owned(p, &c)) != NULL) {
-        hmm_hooks.free(c, s, p, func);
+        hmm_hooks.dispose(c, s, p, func);
         return;
     }
     s = hmm_locate(p, func, &c);

@@ -193,7 +193,7 @@ hmm_heap *hmm_heap_next(hmm_heap *h)
  * taken back, its spare slabs released, and with retire its current slabs
  * let go, so empty ones are released too), then to the kernel as how and
  * keep say.  Only h's owner may call this. */
-static size_t give_back(hmm_heap *h, bool retire, enum hmm_purge how, size_t keep, const char *func)
+static size_t heap_give_back(hmm_heap *h, bool retire, enum hmm_purge how, size_t keep, const char *func)
 {
     hmm_catch_up(h, func);
     if (retire)
@@ -223,7 +223,7 @@ size_t hmm_heap_trim(size_t pad, enum hmm_purge how, const char *func)
     if (self != &hmm_heap_empty)
         /* Current slabs are let go only when memory ran out: otherwise the
          * next small allocation would have to take them back. */
-        released += give_back(self, how == HMM_PURGE_ALL, how, pad, func);
+        released += heap_give_back(self, how == HMM_PURGE_ALL, how, pad, func);
     return released + hmm_huge_trim(hmm_os_now_ms(), true);
 }
 
@@ -241,7 +241,7 @@ static void thread_exit(void *arg)
      * maintenance purges them as they age (hmm_remote_reclaim).  Named
      * after the call that runs this destructor, even when the thread
      * returned from its start routine. */
-    give_back(h, true, HMM_PURGE_IDLE, 0, "pthread_exit");
+    heap_give_back(h, true, HMM_PURGE_IDLE, 0, "pthread_exit");
     pthread_mutex_lock(&heaps_lock);
     h->state = HMM_HEAP_ABANDONED;
     h->next_abandoned = abandoned;

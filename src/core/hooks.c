@@ -23,7 +23,7 @@ void hmm_hooks_install(const hmm_hook_table *t)
 {
     hmm_hook_table next = *t;
     next.on = 0;
-    if (t->tail || t->alloc || t->alloc_small || t->free || t->check || t->resized || t->carve ||
+    if (t->tail || t->alloc || t->alloc_small || t->dispose || t->check || t->resized || t->carve ||
         t->allocated || t->freed || t->moved || t->sample || t->sampled || t->unwatched ||
         t->tick || t->thread_start || t->thread_exit || t->fork)
         next.on = HMM_HOOKS_ON | (t->every_call ? HMM_HOOKS_EVERY_CALL : 0) |

@@ -49,8 +49,8 @@ typedef struct hmm_hook_table {
     void *(*alloc_small)(size_t size, const char *func);
     /* Frees small or large block p (span s of chunk c, checked), instead of
      * hmm_free_block. */
-    void (*free)(hmm_chunk *c, hmm_span *s, void *p, const char *func);
-    /* Set with free when no observer must see the call: free's slow path
+    void (*dispose)(hmm_chunk *c, hmm_span *s, void *p, const char *func);
+    /* Set with dispose when no observer must see the call: free's slow path
      * hands it a small block of the calling thread's heap without the
      * general checks (free's fast path's checks passed). */
     bool free_owned;

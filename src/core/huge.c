@@ -64,7 +64,7 @@ static void unplace(hmm_chunk *c)
     hmm_stat_add(&hmm_gstats.huge_bytes, -(int64_t)(c->map_size - c->offset));
 }
 
-static char *map(size_t size, size_t align)
+static char *map_huge(size_t size, size_t align)
 {
     char *p = hmm_os_map_aligned(size, align);
     /* A huge block is all one block: as dense as memory gets. */
@@ -142,7 +142,7 @@ static char *cache_take(size_t need)
     pthread_mutex_unlock(&cache_lock);
     if (n == 0)
         return NULL;
-    char *dst = map(need, HMM_CHUNK_SIZE);
+    char *dst = map_huge(need, HMM_CHUNK_SIZE);
     size_t off = 0;
     for (size_t i = 0; i < n; i++) {
         if (dst && hmm_os_remap_to(pieces[i].addr, pieces[i].size, pieces[i].size, dst + off)) {
@@ -193,14 +193,14 @@ void *hmm_huge_alloc(size_t size, size_t align, bool *zeroed)
     *zeroed = true;
     if (align < HMM_CHUNK_SIZE) {
         size_t offset = align > HMM_PAGE_SIZE ? align : HMM_PAGE_SIZE;
-        char *hdr = map(offset + size, HMM_CHUNK_SIZE);
+        char *hdr = map_huge(offset + size, HMM_CHUNK_SIZE);
         if (!hdr)
             return NULL;
         return hdr + place(hdr, offset + size, offset)->offset;
     }
     /* Map align + size aligned to align; the block is at start + align and
      * its header a chunk below; the rest before the header is returned. */
-    char *start = map(align + size, align);
+    char *start = map_huge(align + size, align);
     if (!start)
         return NULL;
     char *hdr = start + align - HMM_CHUNK_SIZE;

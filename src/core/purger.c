@@ -80,7 +80,7 @@ static void *run(void *arg)
     return NULL;
 }
 
-static void start(void)
+static void start_thread(void)
 {
     pthread_condattr_t ca;
     pthread_condattr_init(&ca);
@@ -116,7 +116,7 @@ void hmm_purger_kick_slow(void)
         if (__atomic_compare_exchange_n(&hmm_purger_state, &s, next, false, __ATOMIC_SEQ_CST,
                                         __ATOMIC_RELAXED) &&
             next == HMM_PURGER_STARTING)
-            start();
+            start_thread();
     } else if (s == HMM_PURGER_IDLE) {
         pthread_mutex_lock(&wait_lock);
         __atomic_store_n(&hmm_purger_state, HMM_PURGER_AWAKE, __ATOMIC_SEQ_CST);

@@ -295,7 +295,7 @@ static void release_chunk(hmm_heap *h, hmm_span *s)
 /* Returns free span s's memory to the kernel: unmaps its chunk when s is
  * all of it and the heap has another (or with all), else purges its
  * pages; returns the bytes given back. */
-static size_t give_back(hmm_heap *h, hmm_span *s, bool all)
+static size_t return_span(hmm_heap *h, hmm_span *s, bool all)
 {
     size_t bytes = (size_t)s->npages << HMM_PAGE_SHIFT;
     /* A chunk idle as a whole goes back, but one stays with the heap so a
@@ -334,7 +334,7 @@ static size_t purge(hmm_heap *h, enum hmm_purge how, size_t keep, bool from_afar
                 keep -= bytes;
                 continue;
             }
-            released += give_back(h, s, how == HMM_PURGE_ALL);
+            released += return_span(h, s, how == HMM_PURGE_ALL);
         }
     }
     return released;
@@ -390,7 +390,7 @@ static __attribute__((noinline)) void purge_oldest(hmm_heap *h, uint32_t now)
             next = l->next;
             hmm_span *s = hmm_container_of(l, hmm_span, link);
             if ((s->flags & HMM_SPAN_DIRTY) && age_class(now, s) >= oldest)
-                give_back(h, s, false);
+                return_span(h, s, false);
         }
 }
 

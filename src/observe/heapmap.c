@@ -33,16 +33,16 @@ static struct {
      * parent's id there, left by a thread the child does not have: for
      * the child that is no writer. */
     uint64_t writer;
-} map = {.fd = -1};
+} stream = {.fd = -1};
 
 static bool map_trylock(uint64_t pid)
 {
-    uint64_t cur = __atomic_load_n(&map.writer, __ATOMIC_RELAXED);
-    return cur != pid && __atomic_compare_exchange_n(&map.writer, &cur, pid, false,
+    uint64_t cur = __atomic_load_n(&stream.writer, __ATOMIC_RELAXED);
+    return cur != pid && __atomic_compare_exchange_n(&stream.writer, &cur, pid, false,
                                                      __ATOMIC_ACQUIRE, __ATOMIC_RELAXED);
 }
 
-static void map_unlock(void) { __atomic_store_n(&map.writer, 0, __ATOMIC_RELEASE); }
+static void map_unlock(void) { __atomic_store_n(&stream.writer, 0, __ATOMIC_RELEASE); }
 
 /* Lines gathered and written a buffer at a time. */
 typedef struct out {
@@ -70,27 +70,27 @@ __attribute__((format(printf, 2, 3))) static void out_printf(out *o, const char 
     o->n += len;
 }
 
-/* True when map.fd is this process's file, opening it if need be (first
+/* True when stream.fd is this process's file, opening it if need be (first
  * use, or the first in a child that fork gave our descriptor). */
 static bool map_open(uint64_t now, uint64_t pid)
 {
-    if (map.fd >= 0 && map.pid == pid)
+    if (stream.fd >= 0 && stream.pid == pid)
         return true;
-    if (map.fd >= 0)
-        hmm_os_close(map.fd);
+    if (stream.fd >= 0)
+        hmm_os_close(stream.fd);
     char path[sizeof hmm_opt.heap_map + 32];
     hmm_expand_path(hmm_opt.heap_map, path, sizeof path);
-    map.fd = hmm_os_create(path);
-    if (map.fd < 0) {
+    stream.fd = hmm_os_create(path);
+    if (stream.fd < 0) {
         hmm_warn("cannot write the heap map to %s", path);
         hmm_opt.heap_map[0] = '\0';
         return false;
     }
-    map.pid = pid;
-    map.start_ms = now;
-    map.snap_live = 0;
-    map.snaps = 0;
-    out o = {.fd = map.fd};
+    stream.pid = pid;
+    stream.start_ms = now;
+    stream.snap_live = 0;
+    stream.snaps = 0;
+    out o = {.fd = stream.fd};
     out_printf(&o, "H %d %llu %zu %zu %u\n", HEAP_MAP_FORMAT, (unsigned long long)pid,
                HMM_PAGE_SIZE, HMM_CHUNK_PAGES, hmm_opt.heap_map_interval);
     out_flush(&o);
@@ -130,13 +130,13 @@ static void put_span(const hmm_span_view *v, void *arg)
 
 static void put_snapshot(out *o, uint64_t ms, const char *why)
 {
-    out_printf(o, "S %u %llu %s %llu %llu\n", ++map.snaps, (unsigned long long)ms, why,
+    out_printf(o, "S %u %llu %s %llu %llu\n", ++stream.snaps, (unsigned long long)ms, why,
                (unsigned long long)__atomic_load_n(&hmm_gstats.huge_blocks, __ATOMIC_RELAXED),
                (unsigned long long)__atomic_load_n(&hmm_gstats.huge_bytes, __ATOMIC_RELAXED));
     snapshot s = {.o = o, .heap = 0};
     for (hmm_heap *h = hmm_heap_next(NULL); h; h = hmm_heap_next(h), s.heap++)
         hmm_census_walk(h, put_span, &s);
-    out_printf(o, "E %u\n", map.snaps);
+    out_printf(o, "E %u\n", stream.snaps);
 }
 
 /* One T line, and a snapshot when live bytes grew by a quarter (so a
@@ -152,25 +152,25 @@ static void write_sample(uint64_t now, uint64_t pid, bool at_exit)
     uint64_t live = c.small_bytes + c.large_bytes + huge;
     uint64_t rss, rss_peak;
     hmm_os_resident(&rss, &rss_peak);
-    uint64_t ms = now - map.start_ms;
-    out o = {.fd = map.fd};
+    uint64_t ms = now - stream.start_ms;
+    out o = {.fd = stream.fd};
     out_printf(&o, "T %llu %llu %llu %llu %llu %llu\n", (unsigned long long)ms,
                (unsigned long long)__atomic_load_n(&hmm_gstats.mapped, __ATOMIC_RELAXED),
                (unsigned long long)rss, (unsigned long long)live,
                (unsigned long long)(c.free_bytes + c.slab_free_bytes),
                (unsigned long long)c.dirty_bytes);
-    if (at_exit || live > map.snap_live + map.snap_live / 4) {
-        map.snap_live = live;
+    if (at_exit || live > stream.snap_live + stream.snap_live / 4) {
+        stream.snap_live = live;
         put_snapshot(&o, ms, at_exit ? "exit" : "growth");
     }
     out_flush(&o);
-    map.next_ms = now + hmm_opt.heap_map_interval;
+    stream.next_ms = now + hmm_opt.heap_map_interval;
 }
 
 /* The hooks' tick: a sample when one is due. */
 static void sample(uint64_t now)
 {
-    if (now < __atomic_load_n(&map.next_ms, __ATOMIC_RELAXED))
+    if (now < __atomic_load_n(&stream.next_ms, __ATOMIC_RELAXED))
         return;
     uint64_t pid = hmm_os_getpid();
     if (!map_trylock(pid))
@@ -195,9 +195,9 @@ __attribute__((destructor)) static void heap_map_at_exit(void)
     while (!map_trylock(pid))
         ;
     write_sample(hmm_os_now_ms(), pid, true);
-    if (map.fd >= 0)
-        hmm_os_close(map.fd);
-    map.fd = -1;
+    if (stream.fd >= 0)
+        hmm_os_close(stream.fd);
+    stream.fd = -1;
     /* Later destructors may allocate: no sample may reopen (and so empty)
      * the file after the last word. */
     hmm_opt.heap_map[0] = '\0';

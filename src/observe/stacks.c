@@ -44,7 +44,7 @@ static hmm_stack *find(hmm_stack *s, uint64_t h, void *const *pc, unsigned depth
 }
 
 /* Room for a record of depth frames, under the table's lock. */
-static hmm_stack *carve(unsigned depth)
+static hmm_stack *arena_take(unsigned depth)
 {
     size_t size = hmm_align_up(sizeof(hmm_stack) + depth * sizeof(void *), 16);
     if ((size_t)(arena_end - arena) < size) {
@@ -79,7 +79,7 @@ hmm_stack *hmm_stack_intern(void *const *pc, unsigned depth)
                          __ATOMIC_RELEASE);
     }
     /* Again: another thread may have added it since. */
-    if (buckets && !(s = find(buckets[h & bucket_mask], h, pc, depth)) && (s = carve(depth))) {
+    if (buckets && !(s = find(buckets[h & bucket_mask], h, pc, depth)) && (s = arena_take(depth))) {
         memset(s, 0, sizeof *s);
         s->hash = h;
         s->depth = depth;

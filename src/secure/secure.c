@@ -175,7 +175,7 @@ static struct hmm_quarantine *quarantine_of(hmm_heap *h)
     return h->feature;
 }
 
-/* The hooks' free, for a small or large block: checks its canary, poisons
+/* The hooks' dispose, for a small or large block: checks its canary, poisons
  * it, and puts it in the thread's quarantine. */
 static void quarantine(hmm_chunk *c, hmm_span *s, void *p, const char *func)
 {
@@ -235,7 +235,7 @@ void hmm_secure_wire(hmm_hook_table *t)
     t->tail = HMM_CANARY_SIZE;
     t->every_call = true;
     t->alloc = alloc;
-    t->free = quarantine;
+    t->dispose = quarantine;
     t->check = check;
     t->resized = reseal;
     t->carve = carve_shuffled;
