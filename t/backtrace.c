@@ -175,7 +175,7 @@ static void check_names(const hmm_stack *s)
     hmm_stack *const v[] = {(hmm_stack *)s};
     for (int lines = 0; lines <= 1; lines++) {
         const char *how = lines ? "with lines" : "names only";
-        hmm_symbolizer *sym = hmm_report_symbolizer(lines, v, 1);
+        hmm_symbolizer *sym = hmm_stacks_symbolizer(lines, v, 1);
         if (!sym) {
             ok(false, "%s: a symbolizer", how);
             continue;

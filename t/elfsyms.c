@@ -13,6 +13,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "core/heap.h"
 #include "observe/elfsyms.h"
 #include "tap.h"
 
@@ -55,8 +56,13 @@ static bool read_copy(const char *buf, size_t n, const char *path, unsigned *fun
     FILE *out = fopen(path, "wb");
     if (!out || fwrite(buf, 1, n, out) != n || fclose(out) != 0)
         return false;
-    hmm_module *m = malloc(sizeof *m);
-    *m = (hmm_module){0, 1, 0, strdup(path), NULL, 0, NULL};
+    /* hmm_modules_free gives both back to the core, as hmm_modules made
+     * them. */
+    size_t len = strlen(path) + 1;
+    hmm_module *m = hmm_alloc(sizeof *m, "malloc");
+    char *copy = hmm_alloc(len, "malloc");
+    memcpy(copy, path, len);
+    *m = (hmm_module){0, 1, 0, copy, NULL, 0, NULL};
     struct found f = {NULL, 0, NULL, NULL, 0, 0};
     /* Names are checked against the mapping, known once it is made. */
     hmm_module_functions(m, check, &(struct found){0});

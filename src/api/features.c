@@ -15,6 +15,7 @@
 #include "base/options.h"
 #include "core/heap.h"
 #include "observe/backtrace.h"
+#include "observe/blockmap.h"
 #include "observe/heapmap.h"
 #include "observe/leaks.h"
 #include "observe/profile.h"
@@ -35,8 +36,7 @@ static void fork_tracking(enum hmm_fork_phase phase)
 {
     if (phase == HMM_FORK_PREPARE)
         hmm_stacks_atfork(phase);
-    hmm_leaks_atfork(phase);
-    hmm_profile_atfork(phase);
+    hmm_blockmap_atfork(phase);
     if (phase != HMM_FORK_PREPARE)
         hmm_stacks_atfork(phase);
 }

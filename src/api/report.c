@@ -3,12 +3,13 @@
  * the heaps' census, and the report at exit when HMM_STATS or
  * HMM_STATS_FILE is set.
  */
-#include "core/census.h"
-#include "base/diag.h"
 #include "hmm.h"
+
+#include "base/diag.h"
 #include "base/options.h"
 #include "base/os.h"
 #include "base/stats.h"
+#include "core/census.h"
 
 HMM_EXPORT int HmmGetStats(HmmStats *st)
 {
@@ -30,11 +31,11 @@ HMM_EXPORT int HmmGetStats(HmmStats *st)
     return 0;
 }
 
-HMM_EXPORT void HmmPrintStats(int fd)
+static void print_stats(hmm_out *o)
 {
     HmmStats st;
     HmmGetStats(&st);
-    hmm_printf(fd,
+    hmm_out_printf(o,
                "libhmm statistics:\n"
                "  mapped          %llu bytes (peak %llu)\n"
                "  resident        %llu bytes (peak %llu)\n"
@@ -46,7 +47,7 @@ HMM_EXPORT void HmmPrintStats(int fd)
                (unsigned long long)st.resident, (unsigned long long)st.resident_peak,
                (unsigned long long)st.purged, (unsigned long long)st.chunks,
                (unsigned long long)st.slabs, (unsigned long long)st.large_blocks);
-    hmm_printf(fd,
+    hmm_out_printf(o,
                "  huge blocks     %llu (%llu bytes)\n"
                "  remote frees    %llu\n"
                "  heaps           %llu (abandoned %llu, reused %llu times)\n",
@@ -55,20 +56,21 @@ HMM_EXPORT void HmmPrintStats(int fd)
                (unsigned long long)st.heaps_abandoned, (unsigned long long)st.heaps_reused);
 }
 
+HMM_EXPORT void HmmPrintStats(int fd)
+{
+    hmm_out o;
+    hmm_out_open(&o, "", fd, "statistics");
+    print_stats(&o);
+    hmm_out_close(&o);
+}
+
 __attribute__((destructor)) static void stats_at_exit(void)
 {
     hmm_options_init();
-    if (hmm_opt.stats_file[0]) {
-        char path[sizeof hmm_opt.stats_file + 32];
-        hmm_expand_path(hmm_opt.stats_file, path, sizeof path);
-        int fd = hmm_os_create(path);
-        if (fd < 0) {
-            hmm_warn("cannot write the statistics to %s", path);
-            return;
-        }
-        HmmPrintStats(fd);
-        hmm_os_close(fd);
-    } else if (hmm_opt.stats) {
-        HmmPrintStats(hmm_opt.stats_fd);
+    hmm_out o;
+    if ((hmm_opt.stats_file[0] || hmm_opt.stats) &&
+        hmm_out_open(&o, hmm_opt.stats_file, hmm_opt.stats_fd, "statistics")) {
+        print_stats(&o);
+        hmm_out_close(&o);
     }
 }

@@ -5,6 +5,7 @@
 #include "base/diag.h"
 
 #include <stdlib.h>
+#include <string.h>
 
 #include "base/options.h"
 #include "base/os.h"
@@ -108,21 +109,75 @@ size_t hmm_expand_path(const char *tmpl, char *buf, size_t size)
     return n;
 }
 
-void hmm_write_report(const char *tmpl, int fd, const char *what, const char *buf, size_t len)
+bool hmm_out_open(hmm_out *o, const char *tmpl, int fd, const char *what)
 {
+    o->n = 0;
+    o->owned = false;
+    o->fd = fd;
+    if (!*tmpl)
+        return true;
     char path[HMM_PATH_MAX + 32];
-    if (!*tmpl) {
-        hmm_os_write(fd, buf, len);
-        return;
-    }
     hmm_expand_path(tmpl, path, sizeof path);
-    fd = hmm_os_create(path);
-    if (fd < 0) {
+    o->fd = hmm_os_create(path);
+    if (o->fd < 0) {
         hmm_warn("cannot write the %s to %s", what, path);
-        return;
+        return false;
     }
-    hmm_os_write(fd, buf, len);
+    o->owned = true;
+    return true;
+}
+
+void hmm_out_flush(hmm_out *o)
+{
+    if (o->fd >= 0 && o->n)
+        hmm_os_write(o->fd, o->buf, o->n);
+    o->n = 0;
+}
+
+void hmm_out_write(hmm_out *o, const char *buf, size_t len)
+{
+    while (len) {
+        if (o->n == sizeof o->buf)
+            hmm_out_flush(o);
+        size_t k = sizeof o->buf - o->n < len ? sizeof o->buf - o->n : len;
+        memcpy(o->buf + o->n, buf, k);
+        o->n += k;
+        buf += k;
+        len -= k;
+    }
+}
+
+void hmm_out_puts(hmm_out *o, const char *s) { hmm_out_write(o, s, strlen(s)); }
+
+void hmm_out_copy(hmm_out *o, const char *path)
+{
+    int fd = hmm_os_open_read(path);
+    if (fd < 0)
+        return;
+    char buf[4096];
+    size_t n;
+    while ((n = hmm_os_read(fd, buf, sizeof buf)) > 0)
+        hmm_out_write(o, buf, n);
     hmm_os_close(fd);
+}
+
+void hmm_out_printf(hmm_out *o, const char *fmt, ...)
+{
+    char line[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    size_t len = hmm_vformat(line, sizeof line, fmt, ap);
+    va_end(ap);
+    hmm_out_write(o, line, len);
+}
+
+void hmm_out_close(hmm_out *o)
+{
+    hmm_out_flush(o);
+    if (o->owned)
+        hmm_os_close(o->fd);
+    o->fd = -1;
+    o->owned = false;
 }
 
 void hmm_printf(int fd, const char *fmt, ...)

@@ -17,12 +17,35 @@ size_t hmm_format(char *buf, size_t size, const char *fmt, ...)
  * "%"), so that every process of a pipeline writes its own file; returns
  * its length. */
 size_t hmm_expand_path(const char *tmpl, char *buf, size_t size);
-/* Writes a report of len bytes at buf to the file named by tmpl (see
- * hmm_expand_path), or to fd when tmpl is empty; what names it in a
- * warning when the file cannot be created. */
-void hmm_write_report(const char *tmpl, int fd, const char *what, const char *buf, size_t len);
 /* Writes formatted text to fd. */
 void hmm_printf(int fd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* A report being written: text gathered a buffer at a time and written
+ * with write(2), never stdio (nothing here allocates).  Every report of
+ * libhmm's goes through one: the statistics, the leak report, the heap
+ * profile's files, the heap map's stream. */
+typedef struct hmm_out {
+    int fd;     /* -1: nowhere (the file could not be created) */
+    bool owned; /* fd was opened by hmm_out_open: closed by hmm_out_close */
+    size_t n;
+    char buf[4096];
+} hmm_out;
+/* Starts a report to the file named by tmpl (see hmm_expand_path), or to
+ * fd when tmpl is empty; false, with a warning naming what, when the file
+ * cannot be created. */
+bool hmm_out_open(hmm_out *o, const char *tmpl, int fd, const char *what);
+/* Appends formatted text (hmm_vformat's conversions, 1 KiB at most). */
+void hmm_out_printf(hmm_out *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Appends len bytes of buf, or string s, whole. */
+void hmm_out_write(hmm_out *o, const char *buf, size_t len);
+void hmm_out_puts(hmm_out *o, const char *s);
+/* Appends the contents of the file at path (nothing when it cannot be
+ * read). */
+void hmm_out_copy(hmm_out *o, const char *path);
+/* Writes what is gathered. */
+void hmm_out_flush(hmm_out *o);
+/* Flushes, and closes the file hmm_out_open created. */
+void hmm_out_close(hmm_out *o);
 /* "libhmm: warning: ..." on stderr. */
 void hmm_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* "libhmm: FUNC(): WHAT ADDR" on stderr, then abort(). */

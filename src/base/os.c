@@ -186,6 +186,25 @@ int hmm_os_create(const char *path)
     return fd;
 }
 
+int hmm_os_open_read(const char *path)
+{
+    int saved = errno;
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    errno = saved;
+    return fd;
+}
+
+size_t hmm_os_read(int fd, char *buf, size_t len)
+{
+    int saved = errno;
+    ssize_t n;
+    do
+        n = read(fd, buf, len);
+    while (n < 0 && errno == EINTR);
+    errno = saved;
+    return n > 0 ? (size_t)n : 0;
+}
+
 void *hmm_os_map_file(const char *path, size_t *size)
 {
     int saved = errno;

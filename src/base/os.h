@@ -44,6 +44,11 @@ int hmm_os_keep_fd(int fd);
 /* Creates or truncates the file at path for writing (mode 0644, subject to
  * the umask); the descriptor, or -1. */
 int hmm_os_create(const char *path);
+/* Opens the file at path for reading; the descriptor, or -1. */
+int hmm_os_open_read(const char *path);
+/* Reads up to len bytes of fd into buf (retrying on EINTR); how many, 0
+ * at the end or on error. */
+size_t hmm_os_read(int fd, char *buf, size_t len);
 void hmm_os_close(int fd);
 /* Maps the file at path whole, a private copy (writes, which libelf may
  * make to convert it in place, never reach the file), and stores its

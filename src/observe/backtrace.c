@@ -76,8 +76,9 @@
 #include <unwind.h>
 
 #include "base/diag.h"
-#include "observe/elfsyms.h"
 #include "base/os.h"
+#include "core/heap.h"
+#include "observe/elfsyms.h"
 
 __thread bool hmm_tls_untracked __attribute__((tls_model("initial-exec")));
 
@@ -374,7 +375,7 @@ static const void *module_at(hmm_symbolizer *sym, uintptr_t a)
 
 hmm_symbolizer *hmm_symbolizer_open(bool lines, void *const *pc, size_t n)
 {
-    hmm_symbolizer *sym = n ? malloc(sizeof *sym + n * sizeof sym->v[0]) : NULL;
+    hmm_symbolizer *sym = n ? hmm_alloc(sizeof *sym + n * sizeof sym->v[0], "malloc") : NULL;
     if (!sym)
         return NULL;
     sym->dwfl = NULL;
@@ -430,5 +431,5 @@ void hmm_symbolizer_close(hmm_symbolizer *sym)
     if (sym->dwfl)
         dw.dwfl_end(sym->dwfl);
     hmm_modules_free(sym->modules, sym->n_modules);
-    free(sym);
+    hmm_free(sym, "free");
 }

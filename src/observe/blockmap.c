@@ -65,8 +65,25 @@ static bool rebuild(struct hmm_blockmap_shard *sh)
     return true;
 }
 
+/* The maps that hold records, for hmm_blockmap_atfork. */
+static pthread_mutex_t used_lock = PTHREAD_MUTEX_INITIALIZER;
+static hmm_blockmap *used_maps;
+
+static void note_used(hmm_blockmap *m)
+{
+    pthread_mutex_lock(&used_lock);
+    if (!m->used) {
+        m->next_used = used_maps;
+        used_maps = m;
+        __atomic_store_n(&m->used, true, __ATOMIC_RELEASE);
+    }
+    pthread_mutex_unlock(&used_lock);
+}
+
 bool hmm_blockmap_put(hmm_blockmap *m, uintptr_t addr, hmm_stack *stack, uint64_t size)
 {
+    if (hmm_unlikely(!__atomic_load_n(&m->used, __ATOMIC_ACQUIRE)))
+        note_used(m);
     uint64_t h = hash_of(addr);
     struct hmm_blockmap_shard *sh = shard_of(m, h);
     pthread_mutex_lock(&sh->lock);
@@ -111,12 +128,17 @@ void hmm_blockmap_each(hmm_blockmap *m, void (*fn)(const hmm_block_rec *r, void 
     }
 }
 
-void hmm_blockmap_atfork(hmm_blockmap *m, enum hmm_fork_phase phase)
+void hmm_blockmap_atfork(enum hmm_fork_phase phase)
 {
-    for (unsigned i = 0; i < HMM_BLOCKMAP_SHARDS; i++) {
-        if (phase == HMM_FORK_PREPARE)
-            pthread_mutex_lock(&m->shard[i].lock);
-        else
-            pthread_mutex_unlock(&m->shard[i].lock);
-    }
+    if (phase == HMM_FORK_PREPARE)
+        pthread_mutex_lock(&used_lock);
+    for (hmm_blockmap *m = used_maps; m; m = m->next_used)
+        for (unsigned i = 0; i < HMM_BLOCKMAP_SHARDS; i++) {
+            if (phase == HMM_FORK_PREPARE)
+                pthread_mutex_lock(&m->shard[i].lock);
+            else
+                pthread_mutex_unlock(&m->shard[i].lock);
+        }
+    if (phase != HMM_FORK_PREPARE)
+        pthread_mutex_unlock(&used_lock);
 }

@@ -28,6 +28,9 @@ typedef struct hmm_blockmap {
         size_t cap, live, filled; /* filled: live and removed slots */
         char pad_[8];
     } shard[HMM_BLOCKMAP_SHARDS];
+    /* In the list of maps that hold records (hmm_blockmap_atfork). */
+    struct hmm_blockmap *next_used;
+    bool used;
 } hmm_blockmap;
 
 #define HMM_BLOCKMAP_INIT                                                                          \
@@ -43,6 +46,8 @@ bool hmm_blockmap_take(hmm_blockmap *m, uintptr_t addr, hmm_block_rec *out);
 /* Calls fn on every record, one shard locked at a time: fn must neither
  * allocate nor touch the map. */
 void hmm_blockmap_each(hmm_blockmap *m, void (*fn)(const hmm_block_rec *r, void *arg), void *arg);
-void hmm_blockmap_atfork(hmm_blockmap *m, enum hmm_fork_phase phase);
+/* Keeps fork from splitting an update of any map that holds records: the
+ * features' fork hook, for all of them. */
+void hmm_blockmap_atfork(enum hmm_fork_phase phase);
 
 #endif

@@ -16,8 +16,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "observe/backtrace.h"
 #include "base/os.h"
+#include "core/heap.h"
+#include "observe/backtrace.h"
 
 struct list {
     hmm_module *v;
@@ -41,7 +42,7 @@ static int add_module(struct dl_phdr_info *info, size_t size, void *arg)
         return 0;
     if (l->n == l->cap) {
         size_t cap = l->cap ? 2 * l->cap : 16;
-        hmm_module *v = realloc(l->v, cap * sizeof *v);
+        hmm_module *v = hmm_realloc(l->v, cap * sizeof *v, "realloc");
         if (!v)
             return 1;
         l->v = v;
@@ -54,8 +55,10 @@ static int add_module(struct dl_phdr_info *info, size_t size, void *arg)
     if (l->n) {
         if (!info->dlpi_name || !info->dlpi_name[0])
             return 0;
-        if (!(path = strdup(info->dlpi_name)))
+        size_t len = strlen(info->dlpi_name) + 1;
+        if (!(path = hmm_alloc(len, "malloc")))
             return 1;
+        memcpy(path, info->dlpi_name, len);
     }
     l->v[l->n++] = (hmm_module){lo, hi, info->dlpi_addr, path, NULL, 0, NULL};
     return 0;
@@ -186,7 +189,7 @@ void hmm_modules_free(hmm_module *v, size_t n)
             elf.elf_end(v[i].elf);
         if (v[i].file)
             hmm_os_unmap(v[i].file, v[i].file_size);
-        free(v[i].path);
+        hmm_free(v[i].path, "free");
     }
-    free(v);
+    hmm_free(v, "free");
 }

@@ -44,31 +44,8 @@ static bool map_trylock(uint64_t pid)
 
 static void map_unlock(void) { __atomic_store_n(&stream.writer, 0, __ATOMIC_RELEASE); }
 
-/* Lines gathered and written a buffer at a time. */
-typedef struct out {
-    int fd;
-    size_t n;
-    char buf[4096];
-} out;
-
-static void out_flush(out *o)
-{
-    hmm_os_write(o->fd, o->buf, o->n);
-    o->n = 0;
-}
-
-__attribute__((format(printf, 2, 3))) static void out_printf(out *o, const char *fmt, ...)
-{
-    char line[256];
-    va_list ap;
-    va_start(ap, fmt);
-    size_t len = hmm_vformat(line, sizeof line, fmt, ap);
-    va_end(ap);
-    if (o->n + len > sizeof o->buf)
-        out_flush(o);
-    memcpy(o->buf + o->n, line, len);
-    o->n += len;
-}
+/* A report to the stream's open descriptor. */
+static void out_start(hmm_out *o) { hmm_out_open(o, "", stream.fd, "heap map"); }
 
 /* True when stream.fd is this process's file, opening it if need be (first
  * use, or the first in a child that fork gave our descriptor). */
@@ -90,15 +67,16 @@ static bool map_open(uint64_t now, uint64_t pid)
     stream.start_ms = now;
     stream.snap_live = 0;
     stream.snaps = 0;
-    out o = {.fd = stream.fd};
-    out_printf(&o, "H %d %llu %zu %zu %u\n", HEAP_MAP_FORMAT, (unsigned long long)pid,
+    hmm_out o;
+    out_start(&o);
+    hmm_out_printf(&o, "H %d %llu %zu %zu %u\n", HEAP_MAP_FORMAT, (unsigned long long)pid,
                HMM_PAGE_SIZE, HMM_CHUNK_PAGES, hmm_opt.heap_map_interval);
-    out_flush(&o);
+    hmm_out_flush(&o);
     return true;
 }
 
 typedef struct snapshot {
-    out *o;
+    hmm_out *o;
     unsigned heap;
 } snapshot;
 
@@ -122,21 +100,21 @@ static void put_span(const hmm_span_view *v, void *arg)
 {
     snapshot *s = arg;
     if (v->kind == HMM_SPAN_META)
-        out_printf(s->o, "C %u %p\n", s->heap, (const void *)v->chunk);
-    out_printf(s->o, "P %zu %zu %s %llu %llu %llu\n", v->first, v->npages, kind_name(v),
+        hmm_out_printf(s->o, "C %u %p\n", s->heap, (const void *)v->chunk);
+    hmm_out_printf(s->o, "P %zu %zu %s %llu %llu %llu\n", v->first, v->npages, kind_name(v),
                (unsigned long long)v->bsize, (unsigned long long)v->used,
                (unsigned long long)v->count);
 }
 
-static void put_snapshot(out *o, uint64_t ms, const char *why)
+static void put_snapshot(hmm_out *o, uint64_t ms, const char *why)
 {
-    out_printf(o, "S %u %llu %s %llu %llu\n", ++stream.snaps, (unsigned long long)ms, why,
+    hmm_out_printf(o, "S %u %llu %s %llu %llu\n", ++stream.snaps, (unsigned long long)ms, why,
                (unsigned long long)__atomic_load_n(&hmm_gstats.huge_blocks, __ATOMIC_RELAXED),
                (unsigned long long)__atomic_load_n(&hmm_gstats.huge_bytes, __ATOMIC_RELAXED));
     snapshot s = {.o = o, .heap = 0};
     for (hmm_heap *h = hmm_heap_next(NULL); h; h = hmm_heap_next(h), s.heap++)
         hmm_census_walk(h, put_span, &s);
-    out_printf(o, "E %u\n", stream.snaps);
+    hmm_out_printf(o, "E %u\n", stream.snaps);
 }
 
 /* One T line, and a snapshot when live bytes grew by a quarter (so a
@@ -153,8 +131,9 @@ static void write_sample(uint64_t now, uint64_t pid, bool at_exit)
     uint64_t rss, rss_peak;
     hmm_os_resident(&rss, &rss_peak);
     uint64_t ms = now - stream.start_ms;
-    out o = {.fd = stream.fd};
-    out_printf(&o, "T %llu %llu %llu %llu %llu %llu\n", (unsigned long long)ms,
+    hmm_out o;
+    out_start(&o);
+    hmm_out_printf(&o, "T %llu %llu %llu %llu %llu %llu\n", (unsigned long long)ms,
                (unsigned long long)__atomic_load_n(&hmm_gstats.mapped, __ATOMIC_RELAXED),
                (unsigned long long)rss, (unsigned long long)live,
                (unsigned long long)(c.free_bytes + c.slab_free_bytes),
@@ -163,7 +142,7 @@ static void write_sample(uint64_t now, uint64_t pid, bool at_exit)
         stream.snap_live = live;
         put_snapshot(&o, ms, at_exit ? "exit" : "growth");
     }
-    out_flush(&o);
+    hmm_out_flush(&o);
     stream.next_ms = now + hmm_opt.heap_map_interval;
 }
 

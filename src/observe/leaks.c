@@ -9,11 +9,7 @@
  * text of the report): it marks the thread untracked and holds no libhmm
  * lock while it does.
  */
-#define _GNU_SOURCE
 #include "observe/leaks.h"
-
-#include <stdio.h>
-#include <stdlib.h>
 
 #include "base/diag.h"
 #include "base/options.h"
@@ -51,12 +47,6 @@ void hmm_leaks_wire(hmm_hook_table *t)
     t->moved = moved;
 }
 
-void hmm_leaks_atfork(enum hmm_fork_phase phase)
-{
-    if (hmm_opt.leaks)
-        hmm_blockmap_atfork(&live, phase);
-}
-
 struct totals {
     uint64_t blocks, bytes;
 };
@@ -70,52 +60,54 @@ static void add(const hmm_block_rec *r, void *arg)
     t->bytes += r->size;
 }
 
-static void print_stack(FILE *out, hmm_symbolizer *sym, const hmm_stack *s)
+static void print_stack(hmm_out *out, hmm_symbolizer *sym, const hmm_stack *s)
 {
-    fprintf(out, "\n%llu bytes in %llu block%s allocated from:\n", (unsigned long long)s->bytes,
-            (unsigned long long)s->count, s->count == 1 ? "" : "s");
+    hmm_out_printf(out, "\n%llu bytes in %llu block%s allocated from:\n",
+                   (unsigned long long)s->bytes, (unsigned long long)s->count,
+                   s->count == 1 ? "" : "s");
     hmm_frame f[HMM_BACKTRACE_MAX];
     void *pc[HMM_BACKTRACE_MAX];
-    unsigned n = hmm_report_frames(sym, s, f, pc);
+    unsigned n = hmm_stacks_frames(sym, s, f, pc);
     for (unsigned i = 0; i < n; i++) {
-        fprintf(out, "    #%u %p", i, pc[i]);
-        if (f[i].func)
-            fprintf(out, " in %s", f[i].func);
-        if (f[i].file)
-            fprintf(out, " %s:%d", f[i].file, f[i].line);
-        fputc('\n', out);
+        hmm_out_printf(out, "    #%u %p", i, pc[i]);
+        if (f[i].func) {
+            hmm_out_puts(out, " in ");
+            hmm_out_puts(out, f[i].func);
+        }
+        if (f[i].file) {
+            hmm_out_puts(out, " ");
+            hmm_out_puts(out, f[i].file);
+            hmm_out_printf(out, ":%d", f[i].line);
+        }
+        hmm_out_puts(out, "\n");
     }
 }
 
 __attribute__((destructor)) static void leaks_at_exit(void)
 {
-    if (!hmm_opt.leaks || !hmm_report_begin())
+    if (!hmm_opt.leaks || !hmm_stacks_begin())
         return;
     struct totals t = {0, 0};
     hmm_blockmap_each(&live, add, &t);
-    char *text = NULL;
-    size_t len = 0;
-    FILE *out = open_memstream(&text, &len);
-    if (out) {
+    hmm_out out;
+    if (hmm_out_open(&out, hmm_opt.leaks_file, hmm_opt.leaks_fd, "leak report")) {
         size_t n;
-        hmm_stack **v = hmm_report_stacks(&n);
+        hmm_stack **v = hmm_stacks_sorted(&n);
         if (t.blocks == 0)
-            fprintf(out, "libhmm: leaks: no block is still allocated at exit\n");
+            hmm_out_puts(&out, "libhmm: leaks: no block is still allocated at exit\n");
         else
-            fprintf(out,
-                    "libhmm: leaks: %llu bytes in %llu block%s still allocated at exit, "
-                    "from %zu call stack%s\n",
-                    (unsigned long long)t.bytes, (unsigned long long)t.blocks,
-                    t.blocks == 1 ? "" : "s", n, n == 1 ? "" : "s");
-        hmm_symbolizer *sym = hmm_report_symbolizer(true, v, n);
+            hmm_out_printf(&out,
+                           "libhmm: leaks: %llu bytes in %llu block%s still allocated at exit, "
+                           "from %zu call stack%s\n",
+                           (unsigned long long)t.bytes, (unsigned long long)t.blocks,
+                           t.blocks == 1 ? "" : "s", n, n == 1 ? "" : "s");
+        hmm_symbolizer *sym = hmm_stacks_symbolizer(true, v, n);
         for (size_t i = 0; i < n; i++)
-            print_stack(out, sym, v[i]);
+            print_stack(&out, sym, v[i]);
         if (sym)
             hmm_symbolizer_close(sym);
-        free(v);
-        fclose(out);
-        hmm_write_report(hmm_opt.leaks_file, hmm_opt.leaks_fd, "leak report", text, len);
-        free(text);
+        hmm_stacks_free(v);
+        hmm_out_close(&out);
     }
-    hmm_report_end();
+    hmm_stacks_end();
 }

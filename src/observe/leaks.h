@@ -15,6 +15,5 @@ void hmm_leaks_wire(hmm_hook_table *t);
 /* The hooks' allocated: records block p of size bytes, allocated by the
  * calling thread now. */
 void hmm_leaks_alloc(void *p, size_t size);
-void hmm_leaks_atfork(enum hmm_fork_phase phase);
 
 #endif

@@ -25,61 +25,41 @@
  * it was loaded (position-independent programs included), to name it
  * from the program's and its libraries' symbol tables.
  */
-#define _GNU_SOURCE
 #include "observe/pprof.h"
-
-#include <inttypes.h>
-#include <stdlib.h>
 
 #include "base/options.h"
 
-static void copy_maps(FILE *out)
+void hmm_pprof_format(hmm_out *out, hmm_symbolizer *sym, hmm_stack *const *v, size_t n)
 {
-    FILE *in = fopen("/proc/self/maps", "re");
-    if (!in)
-        return;
-    char buf[4096];
-    size_t n;
-    while ((n = fread(buf, 1, sizeof buf, in)) > 0)
-        fwrite(buf, 1, n, out);
-    fclose(in);
-}
-
-void hmm_pprof_format(FILE *out, hmm_symbolizer *sym, hmm_stack *const *v, size_t n)
-{
-    /* The header sums the lines that follow it: they go to a buffer
-     * first. */
-    char *lines = NULL;
-    size_t len = 0;
-    FILE *body = open_memstream(&lines, &len);
-    if (!body)
-        return;
+    /* The header sums the lines that follow it; a line is left out where
+     * a stack has no frame of the program's (the grammar wants an address
+     * at least: its capture failed). */
     unsigned long long inuse = 0, inuse_bytes = 0, alloc = 0, alloc_bytes = 0;
+    hmm_frame f[HMM_BACKTRACE_MAX];
+    void *pc[HMM_BACKTRACE_MAX];
     for (size_t i = 0; i < n; i++) {
         const hmm_stack *s = v[i];
-        hmm_frame f[HMM_BACKTRACE_MAX];
-        void *pc[HMM_BACKTRACE_MAX];
-        unsigned depth = hmm_report_frames(sym, s, f, pc);
-        /* The grammar wants an address at least; a stack has none of the
-         * program's only when its capture failed. */
-        if (!depth)
+        if (!hmm_stacks_frames(sym, s, f, pc))
             continue;
-        fprintf(body, "%llu: %llu [%llu: %llu] @", (unsigned long long)s->samples,
-                (unsigned long long)s->sampled_bytes, (unsigned long long)s->alloc_samples,
-                (unsigned long long)s->alloc_sampled_bytes);
-        for (unsigned j = 0; j < depth; j++)
-            fprintf(body, " 0x%" PRIxPTR, (uintptr_t)pc[j]);
-        fputc('\n', body);
         inuse += s->samples;
         inuse_bytes += s->sampled_bytes;
         alloc += s->alloc_samples;
         alloc_bytes += s->alloc_sampled_bytes;
     }
-    fclose(body);
-    fprintf(out, "heap profile: %llu: %llu [%llu: %llu] @ heap_v2/%lu\n", inuse, inuse_bytes, alloc,
-            alloc_bytes, (unsigned long)hmm_opt.profile_rate);
-    fwrite(lines, 1, len, out);
-    free(lines);
-    fputs("MAPPED_LIBRARIES:\n", out);
-    copy_maps(out);
+    hmm_out_printf(out, "heap profile: %llu: %llu [%llu: %llu] @ heap_v2/%u\n", inuse, inuse_bytes,
+                   alloc, alloc_bytes, hmm_opt.profile_rate);
+    for (size_t i = 0; i < n; i++) {
+        const hmm_stack *s = v[i];
+        unsigned depth = hmm_stacks_frames(sym, s, f, pc);
+        if (!depth)
+            continue;
+        hmm_out_printf(out, "%llu: %llu [%llu: %llu] @", (unsigned long long)s->samples,
+                       (unsigned long long)s->sampled_bytes, (unsigned long long)s->alloc_samples,
+                       (unsigned long long)s->alloc_sampled_bytes);
+        for (unsigned j = 0; j < depth; j++)
+            hmm_out_printf(out, " %p", pc[j]);
+        hmm_out_puts(out, "\n");
+    }
+    hmm_out_puts(out, "MAPPED_LIBRARIES:\n");
+    hmm_out_copy(out, "/proc/self/maps");
 }

@@ -5,8 +5,7 @@
 #ifndef HMM_PPROF_H
 #define HMM_PPROF_H
 
-#include <stdio.h>
-
+#include "base/diag.h"
 #include "observe/stacks.h"
 
 /* Writes to out the n stacks of v as a heap profile in the format of
@@ -14,6 +13,6 @@
  * (samples, sampled_bytes) and those taken since the start
  * (alloc_samples, alloc_sampled_bytes), as taken; then the process's
  * memory map.  sym tells libhmm's frames apart (NULL: all are kept). */
-void hmm_pprof_format(FILE *out, hmm_symbolizer *sym, hmm_stack *const *v, size_t n);
+void hmm_pprof_format(hmm_out *out, hmm_symbolizer *sym, hmm_stack *const *v, size_t n);
 
 #endif

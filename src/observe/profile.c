@@ -37,8 +37,6 @@
 #include <gnu/lib-names.h>
 #include <math.h>
 #include <signal.h>
-#include <stdio.h>
-#include <stdlib.h>
 
 #include "base/diag.h"
 #include "base/options.h"
@@ -162,12 +160,6 @@ void hmm_profile_init(void)
         hmm_warn("cannot catch SIGUSR2: the heap profile is written at exit only");
 }
 
-void hmm_profile_atfork(enum hmm_fork_phase phase)
-{
-    if (hmm_opt.profile)
-        hmm_blockmap_atfork(&samples, phase);
-}
-
 static void add_live(const hmm_block_rec *r, void *arg)
 {
     (void)arg;
@@ -180,43 +172,39 @@ static void add_live(const hmm_block_rec *r, void *arg)
 
 /* One folded line per stack of v; frames sym cannot name (or all,
  * without one) as addresses. */
-static void write_folded(FILE *out, hmm_symbolizer *sym, hmm_stack *const *v, size_t n)
+static void write_folded(hmm_out *out, hmm_symbolizer *sym, hmm_stack *const *v, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
         hmm_frame f[HMM_BACKTRACE_MAX];
         void *pc[HMM_BACKTRACE_MAX];
-        unsigned depth = hmm_report_frames(sym, v[i], f, pc);
+        unsigned depth = hmm_stacks_frames(sym, v[i], f, pc);
         for (unsigned j = depth; j-- > 0;) {
             if (f[j].func)
-                fputs(f[j].func, out);
+                hmm_out_puts(out, f[j].func);
             else
-                fprintf(out, "%p", pc[j]);
+                hmm_out_printf(out, "%p", pc[j]);
             if (j)
-                fputc(';', out);
+                hmm_out_puts(out, ";");
         }
-        fprintf(out, " %llu\n", (unsigned long long)v[i]->bytes);
+        hmm_out_printf(out, " %llu\n", (unsigned long long)v[i]->bytes);
     }
 }
 
 /* Writes the n stacks of v in the format of fmt to the file named by
  * tmpl. */
 static void write_profile(hmm_symbolizer *sym, const char *tmpl, hmm_stack *const *v, size_t n,
-                          void (*fmt)(FILE *, hmm_symbolizer *, hmm_stack *const *, size_t))
+                          void (*fmt)(hmm_out *, hmm_symbolizer *, hmm_stack *const *, size_t))
 {
-    char *text = NULL;
-    size_t len = 0;
-    FILE *out = open_memstream(&text, &len);
-    if (!out)
+    hmm_out out;
+    if (!hmm_out_open(&out, tmpl, 2, "heap profile"))
         return;
-    fmt(out, sym, v, n);
-    fclose(out);
-    hmm_write_report(tmpl, 2, "heap profile", text, len);
-    free(text);
+    fmt(&out, sym, v, n);
+    hmm_out_close(&out);
 }
 
 void hmm_profile_write(void)
 {
-    if (!hmm_report_begin())
+    if (!hmm_stacks_begin())
         return;
     requested = 0;
     char tmpl[HMM_PATH_MAX + 8];
@@ -230,22 +218,22 @@ void hmm_profile_write(void)
         s->bytes = s->alloc_bytes;
     }
     size_t n_all, n_live;
-    hmm_stack **all = hmm_report_stacks(&n_all);
-    hmm_symbolizer *sym = hmm_report_symbolizer(false, all, n_all);
+    hmm_stack **all = hmm_stacks_sorted(&n_all);
+    hmm_symbolizer *sym = hmm_stacks_symbolizer(false, all, n_all);
     hmm_format(tmpl, sizeof tmpl, "%s.alloc", hmm_opt.profile_file);
     write_profile(sym, tmpl, all, n_all, write_folded);
     for (size_t i = 0; i < n_all; i++)
         all[i]->count = all[i]->bytes = 0;
     hmm_blockmap_each(&samples, add_live, NULL);
-    hmm_stack **live = hmm_report_stacks(&n_live);
+    hmm_stack **live = hmm_stacks_sorted(&n_live);
     write_profile(sym, hmm_opt.profile_file, live, n_live, write_folded);
     hmm_format(tmpl, sizeof tmpl, "%s.heap", hmm_opt.profile_file);
     write_profile(sym, tmpl, all, n_all, hmm_pprof_format);
     if (sym)
         hmm_symbolizer_close(sym);
-    free(live);
-    free(all);
-    hmm_report_end();
+    hmm_stacks_free(live);
+    hmm_stacks_free(all);
+    hmm_stacks_end();
 }
 
 __attribute__((destructor)) static void profile_at_exit(void)

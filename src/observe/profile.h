@@ -29,6 +29,5 @@ void hmm_profile_poll(void *p, size_t size);
 bool hmm_profile_load(void);
 /* Writes the profile now, unless the thread is in a report already. */
 void hmm_profile_write(void);
-void hmm_profile_atfork(enum hmm_fork_phase phase);
 
 #endif

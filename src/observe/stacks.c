@@ -14,6 +14,7 @@
 
 #include "base/options.h"
 #include "base/os.h"
+#include "core/heap.h"
 
 #define ARENA_SIZE ((size_t)1 << 20)
 
@@ -110,7 +111,7 @@ void hmm_stacks_atfork(enum hmm_fork_phase phase)
         report_lock = (pthread_mutex_t)PTHREAD_MUTEX_INITIALIZER;
 }
 
-bool hmm_report_begin(void)
+bool hmm_stacks_begin(void)
 {
     if (hmm_tls_untracked)
         return false;
@@ -121,7 +122,7 @@ bool hmm_report_begin(void)
     return true;
 }
 
-void hmm_report_end(void)
+void hmm_stacks_end(void)
 {
     pthread_mutex_unlock(&report_lock);
     hmm_tls_untracked = false;
@@ -133,12 +134,12 @@ static int by_bytes(const void *a, const void *b)
     return x->bytes < y->bytes ? 1 : x->bytes > y->bytes ? -1 : 0;
 }
 
-hmm_stack **hmm_report_stacks(size_t *n)
+hmm_stack **hmm_stacks_sorted(size_t *n)
 {
     *n = 0;
     for (hmm_stack *s = hmm_stack_last(); s; s = s->all)
         *n += s->bytes != 0;
-    hmm_stack **v = *n ? malloc(*n * sizeof *v) : NULL;
+    hmm_stack **v = *n ? hmm_alloc(*n * sizeof *v, "malloc") : NULL;
     if (!v) {
         *n = 0;
         return NULL;
@@ -152,12 +153,14 @@ hmm_stack **hmm_report_stacks(size_t *n)
     return v;
 }
 
-hmm_symbolizer *hmm_report_symbolizer(bool lines, hmm_stack *const *v, size_t n)
+void hmm_stacks_free(hmm_stack **v) { hmm_free(v, "free"); }
+
+hmm_symbolizer *hmm_stacks_symbolizer(bool lines, hmm_stack *const *v, size_t n)
 {
     size_t frames = 0;
     for (size_t i = 0; i < n; i++)
         frames += v[i]->depth;
-    void **pc = frames ? malloc(frames * sizeof *pc) : NULL;
+    void **pc = frames ? hmm_alloc(frames * sizeof *pc, "malloc") : NULL;
     if (!pc)
         return NULL;
     frames = 0;
@@ -165,11 +168,11 @@ hmm_symbolizer *hmm_report_symbolizer(bool lines, hmm_stack *const *v, size_t n)
         for (unsigned j = 0; j < v[i]->depth; j++)
             pc[frames++] = v[i]->pc[j];
     hmm_symbolizer *sym = hmm_symbolizer_open(lines, pc, frames);
-    free(pc);
+    hmm_free(pc, "free");
     return sym;
 }
 
-unsigned hmm_report_frames(hmm_symbolizer *sym, const hmm_stack *s, hmm_frame *out, void **pc)
+unsigned hmm_stacks_frames(hmm_symbolizer *sym, const hmm_stack *s, hmm_frame *out, void **pc)
 {
     /* libhmm's frames come first (which only a symbolizer tells apart). */
     unsigned i = 0, n = 0;

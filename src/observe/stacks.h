@@ -15,8 +15,8 @@ typedef struct hmm_stack {
      * bytes, as taken (for pprof, which weights them itself) and as
      * estimates of every allocation (each sample weighted, profile.c). */
     uint64_t alloc_samples, alloc_sampled_bytes, alloc_count, alloc_bytes;
-    /* A report's sums (leaks.c, profile.c), between hmm_report_begin and
-     * hmm_report_end; the heap profile's live samples also as taken. */
+    /* A report's sums (leaks.c, profile.c), between hmm_stacks_begin and
+     * hmm_stacks_end; the heap profile's live samples also as taken. */
     uint64_t count, bytes, samples, sampled_bytes;
     unsigned depth;
     void *pc[];
@@ -49,19 +49,21 @@ void hmm_stacks_atfork(enum hmm_fork_phase phase);
  * waits for any other report, then zeroes every stack's sums.
  * False, and nothing started, when the thread is inside libhmm's
  * tracking already (a report cannot be written from there). */
-bool hmm_report_begin(void);
-void hmm_report_end(void);
-/* The stacks whose bytes are not zero, largest first (malloc'd, for the
- * caller to free); NULL when there are none or memory is short. */
-hmm_stack **hmm_report_stacks(size_t *n);
+bool hmm_stacks_begin(void);
+void hmm_stacks_end(void);
+/* The stacks whose bytes are not zero, largest first (for the caller to
+ * free with hmm_stacks_free); NULL when there are none or memory is
+ * short. */
+hmm_stack **hmm_stacks_sorted(size_t *n);
+void hmm_stacks_free(hmm_stack **v);
 /* A symbolizer (hmm_symbolizer_open) for the frames of the n stacks of
  * v; NULL when there are none or it cannot be had. */
-hmm_symbolizer *hmm_report_symbolizer(bool lines, hmm_stack *const *v, size_t n);
+hmm_symbolizer *hmm_stacks_symbolizer(bool lines, hmm_stack *const *v, size_t n);
 /* Names the frames of s that are the program's (the unwinder's and
  * libhmm's own, innermost, are left out): stores them, innermost first,
  * in out (HMM_BACKTRACE_MAX entries) and their addresses in pc; returns
- * how many.  sym is one made for s (hmm_report_symbolizer) or NULL: every
+ * how many.  sym is one made for s (hmm_stacks_symbolizer) or NULL: every
  * frame, unnamed. */
-unsigned hmm_report_frames(hmm_symbolizer *sym, const hmm_stack *s, hmm_frame *out, void **pc);
+unsigned hmm_stacks_frames(hmm_symbolizer *sym, const hmm_stack *s, hmm_frame *out, void **pc);
 
 #endif
