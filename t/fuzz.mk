@@ -41,7 +41,7 @@ TESTS += t/faults
 t_faults_CPPFLAGS = $(CORE_CPP) -DHMM_FAULT_INJECTION
 t_faults_CFLAGS = $(TEST_COPTS)
 t_faults_LDFLAGS = $(TEST_LINK)
-t_faults_LDADD = t/libtap.a src/libhmm_core.la
+t_faults_LDADD = t/lib/libtap.a src/libhmm_core.la
 
 # The soak test: the malloc family where libhmm replaces it.
 EXTRA_PROGRAMS += t/soak
@@ -63,7 +63,7 @@ LIBFUZZER_CC = clang
 LIBFUZZER_CFLAGS = -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
 	-ftls-model=initial-exec -fno-builtin -pthread
 LIBFUZZER_INPUTS = $(srcdir)/t/fuzz-libfuzzer.c $(srcdir)/t/fuzz-model.c \
-	$(srcdir)/t/fuzz-model.h $(srcdir)/t/testlib.h $(HMM_SOURCES) src/base/os.c
+	$(srcdir)/t/fuzz-model.h $(srcdir)/t/lib/testlib.h $(HMM_SOURCES) src/base/os.c
 EXTRA_DIST += t/fuzz.mk t/fuzz-libfuzzer.c t/fuzz-corpus
 CLEANFILES += t/fuzz-libfuzzer
 
@@ -72,7 +72,7 @@ t/fuzz-libfuzzer: $(LIBFUZZER_INPUTS)
 	  case $$f in *.c) test -f "$$f" || f="$(srcdir)/$$f"; srcs="$$srcs $$f";; esac; \
 	done; \
 	$(LIBFUZZER_CC) $(LIBFUZZER_CFLAGS) $(DEFS) -I$(srcdir)/include -I$(srcdir)/src \
-	  -I$(srcdir)/t -o $@ $$srcs
+	  -I$(srcdir)/t/lib -o $@ $$srcs
 
 # New inputs go to t/fuzz-corpus.new; the committed corpus is only read.
 fuzz-libfuzzer: t/fuzz-libfuzzer
