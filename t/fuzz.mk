@@ -1,5 +1,5 @@
-# t/fuzz.mk - the fuzzers, the fault-injection sweep and the soak test;
-# included by the top-level Makefile.am.
+# t/fuzz.mk - the fuzzers and the soak test; included by the top-level
+# Makefile.am.
 #
 #   make fuzz            t/fuzz for FUZZ_TIME seconds (default 60), threads
 #                        and seed from FUZZ_ARGS or the clock
@@ -8,7 +8,7 @@
 #                        FUZZ_TIME seconds over t/fuzz-corpus
 #   make soak            t/soak for SOAK_TIME seconds (default 600)
 #
-# make check runs a short fuzz (t/fuzz-short.sh) and the sweep (t/faults).
+# make check runs a short fuzz (t/fuzz-short.sh).
 
 FUZZ_TIME = 60
 FUZZ_ARGS =
@@ -33,15 +33,6 @@ fuzz: t/fuzz
 	t/fuzz --time $(FUZZ_TIME) $(FUZZ_ARGS)
 
 .PHONY: fuzz
-
-# The fault-injection sweep: the static core, whose os.c can be told to
-# fail a mapping call.
-check_PROGRAMS += t/faults
-TESTS += t/faults
-t_faults_CPPFLAGS = $(CORE_CPP) -DHMM_FAULT_INJECTION
-t_faults_CFLAGS = $(TEST_COPTS)
-t_faults_LDFLAGS = $(TEST_LINK)
-t_faults_LDADD = t/lib/libtap.a src/libhmm_core.la
 
 # The soak test: the malloc family where libhmm replaces it.
 EXTRA_PROGRAMS += t/soak
