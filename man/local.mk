@@ -50,7 +50,7 @@ EXTRA_DIST += \
 	debian/tests/build \
 	debian/tests/control \
 	debian/tests/hmm-run \
-	t/debian-path.sh
+	t/programs/debian-path.sh
 
 # The pages' own checks: mandoc's linter and groff's warnings through man(1).
 # Not part of "make check" (mandoc and man-db may be missing).

@@ -3,10 +3,10 @@
  * small up to 16 KiB, large page runs up to 1 MiB, huge mapped blocks of
  * several MiB), growing and shrinking, step by step and in jumps, for
  * plain and aligned blocks, with blocks interleaved so that some moves
- * cannot happen in place.  Built a second time as t/realloc-sampled, which
- * runs the same checks with the heap profile sampling every allocation:
- * a sampled block keeps its contents and, like any other, is resized in
- * place where it can be.
+ * cannot happen in place.  Built a second time as t/api/realloc-sampled,
+ * which runs the same checks with the heap profile sampling every
+ * allocation: a sampled block keeps its contents and, like any other, is
+ * resized in place where it can be.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -216,9 +216,9 @@ int main(int argc, char **argv)
 {
     (void)argc;
 #ifdef HMM_TEST_SAMPLED
-    /* Written under the build tree at exit (t/tmp.* is removed by make
+    /* Written under the build tree at exit (t/api/tmp.* is removed by make
      * clean). */
-    tap_run_with_env("HMM_PROFILE", "t/tmp.realloc-sampled", argv);
+    tap_run_with_env("HMM_PROFILE", "t/api/tmp.realloc-sampled", argv);
     tap_run_with_env("HMM_PROFILE_RATE", "1", argv);
 #else
     (void)argv;

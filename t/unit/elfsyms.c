@@ -100,7 +100,7 @@ int main(void)
     char *buf = read_program(&size);
     if (!buf)
         bail("cannot read the program");
-    char path[] = "t/tmp.elfsyms.XXXXXX";
+    char path[] = "t/unit/tmp.elfsyms.XXXXXX";
     int fd = mkstemp(path);
     if (fd < 0)
         bail("cannot create %s", path);

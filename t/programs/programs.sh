@@ -6,7 +6,7 @@
 # program the script starts inherits the same LD_PRELOAD).
 
 test_name=programs
-. "${abs_top_srcdir:?run through make check}/t/preload.sh"
+. "${abs_top_srcdir:?run through make check}/t/programs/preload.sh"
 
 # compare NAME PROGRAM SCRIPT: runs "sh SCRIPT" in a fresh directory twice,
 # plainly and under hmm-run; stdout and exit status must match.

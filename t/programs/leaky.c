@@ -1,5 +1,5 @@
 /*
- * leaky.c - a program with known leaks, run by t/leaks.sh under
+ * leaky.c - a program with known leaks, run by t/programs/leaks.sh under
  * hmm-run --leaks.  Built with -g, without -rdynamic, and linked with
  * neither libhmm nor the TAP library: an ordinary program.  The lines
  * marked LEAK_* are the call sites the report must name.

@@ -1,9 +1,9 @@
 /*
- * fuzz-model.h - the shadow model both fuzzers drive (t/fuzz.c with threads
- * and a seed, t/fuzz-libfuzzer.c with libFuzzer's input bytes): a table of
- * slots holding live blocks with their requested size, alignment and content
- * tag, the random choice of calls and sizes, and the checks made on every
- * call.  A finding is reported on stderr and then handed to the driver's
+ * fuzz-model.h - the shadow model both fuzzers drive (t/fuzz/fuzz.c with
+ * threads and a seed, t/fuzz/fuzz-libfuzzer.c with libFuzzer's input
+ * bytes): a table of slots holding live blocks with their requested size,
+ * alignment and content tag, the random choice of calls and sizes, and the
+ * checks made on every call.  A finding is reported on stderr and then handed to the driver's
  * hook, which does not return.
  */
 #ifndef HMM_FUZZ_MODEL_H

@@ -1,7 +1,7 @@
 #!/bin/sh
-# profile.sh - hmm-run --profile on t/hotcold, whose live bytes come 90%
-# from hot() and 10% from cold() (and as many again are allocated and
-# freed by churn()): the folded stacks attribute about those shares, the
+# profile.sh - hmm-run --profile on t/programs/hotcold, whose live bytes
+# come 90% from hot() and 10% from cold() (and as many again are allocated
+# and freed by churn()): the folded stacks attribute about those shares, the
 # bytes allocated since the start include churn(), and SIGUSR2 writes the
 # profile during the run.  FILE.heap, for pprof, is read by a strict parser
 # of its grammar here, and by google-pprof where it is installed (package
@@ -9,8 +9,8 @@
 # samples: the bounds are many standard deviations wide.
 
 test_name=profile
-. "${abs_top_srcdir:?run through make check}/t/preload.sh"
-prog=$abs_top_builddir/t/hotcold
+. "${abs_top_srcdir:?run through make check}/t/programs/preload.sh"
+prog=$abs_top_builddir/t/programs/hotcold
 unset DEBUGINFOD_URLS
 
 # Failed checks show the profiles too.

@@ -1,11 +1,12 @@
 # tools.sh - sourced by the tests of hmm-run --compare and --heap-map
-# (t/compare.sh, t/heap-map.sh) after preload.sh: skips the whole test
-# without the python3 the helpers run on; sets $py (that python3), $prog
-# (t/heap-user), $plot (1 when matplotlib is there, else the tests that
-# draw skip), and defines skip and hr (check comes from preload.sh).
+# (t/programs/compare.sh, t/programs/heap-map.sh) after preload.sh: skips
+# the whole test without the python3 the helpers run on; sets $py (that
+# python3), $prog (t/programs/heap-user), $plot (1 when matplotlib is
+# there, else the tests that draw skip), and defines skip and hr (check
+# comes from preload.sh).
 
 py=/usr/bin/python3
-prog=$abs_top_builddir/t/heap-user
+prog=$abs_top_builddir/t/programs/heap-user
 if [ ! -x "$py" ]; then
     echo "1..0 # SKIP $py is missing (the helpers of hmm-run are Python programs)"
     exit 0

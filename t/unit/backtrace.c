@@ -181,8 +181,8 @@ static void check_names(const hmm_stack *s)
             continue;
         }
         bool file_ok, main_ok;
-        unsigned nests = named(sym, s, "nest", lines ? "t/backtrace.c" : NULL, &file_ok);
-        unsigned mains = named(sym, s, "main", lines ? "t/backtrace.c" : NULL, &main_ok);
+        unsigned nests = named(sym, s, "nest", lines ? "t/unit/backtrace.c" : NULL, &file_ok);
+        unsigned mains = named(sym, s, "main", lines ? "t/unit/backtrace.c" : NULL, &main_ok);
         hmm_frame f;
         hmm_symbolize(sym, (void *)((uintptr_t)s->pc[0] + 1), &f); /* not among those named */
         ok(nests == DEPTH + 1 && file_ok && named(sym, s, "captures", NULL, &(bool){0}) == 1 &&

@@ -1,13 +1,13 @@
 #!/bin/sh
-# leaks.sh - hmm-run --leaks on t/leaky (an ordinary program built with -g,
-# without -rdynamic): the report's groups, their counts, bytes, functions
-# and file:line, in order of bytes; in a threaded program, across fork,
-# and with the program's output and exit status unchanged.
+# leaks.sh - hmm-run --leaks on t/programs/leaky (an ordinary program built
+# with -g, without -rdynamic): the report's groups, their counts, bytes,
+# functions and file:line, in order of bytes; in a threaded program, across
+# fork, and with the program's output and exit status unchanged.
 
 test_name=leaks
-. "${abs_top_srcdir:?run through make check}/t/preload.sh"
-prog=$abs_top_builddir/t/leaky
-src=$abs_top_srcdir/t/leaky.c
+. "${abs_top_srcdir:?run through make check}/t/programs/preload.sh"
+prog=$abs_top_builddir/t/programs/leaky
+src=$abs_top_srcdir/t/programs/leaky.c
 # libdw must not ask a debuginfod server about system libraries.
 unset DEBUGINFOD_URLS
 
@@ -22,7 +22,7 @@ group() {
 # has_frame FILE HEADER N FUNC [LINE]: frame #N of that group is FUNC (at leaky.c:LINE)
 has_frame() {
     if [ -n "${5-}" ]; then
-        group "$1" "$2" | grep -q "^    #$3 0x[0-9a-f]* in $4 .*t/leaky\.c:$5\$"
+        group "$1" "$2" | grep -q "^    #$3 0x[0-9a-f]* in $4 .*t/programs/leaky\.c:$5\$"
     else
         group "$1" "$2" | grep -q "^    #$3 0x[0-9a-f]* in $4\( \|\$\)"
     fi

@@ -1,8 +1,8 @@
 /*
  * hotcold.c - a program with a known allocation profile, run by
- * t/profile.sh under hmm-run --profile: of the bytes it holds, 90% come
- * from hot() and 10% from cold(); it also allocates and frees as much
- * again from churn(), which must not show in the bytes in use.  Midway it
+ * t/programs/profile.sh under hmm-run --profile: of the bytes it holds,
+ * 90% come from hot() and 10% from cold(); it also allocates and frees as
+ * much again from churn(), which must not show in the bytes in use.  Midway it
  * sends itself SIGUSR2 and waits until the profile file named by its
  * argument appears.  Built with -g, linked with neither libhmm nor the
  * TAP library.  Prints "done"; exits 0, or 1 when no profile appeared.

@@ -13,7 +13,7 @@ if [ "${HMM_TEST_INTERPOSE-1}" != 1 ]; then
     exit 0
 fi
 
-tmp=$(mktemp -d "$abs_top_builddir/t/tmp.$test_name.XXXXXX") || exit 1
+tmp=$(mktemp -d "$abs_top_builddir/t/programs/tmp.$test_name.XXXXXX") || exit 1
 trap 'rm -rf "$tmp"' EXIT
 n=0
 failed=0

@@ -4,8 +4,8 @@
 # disagree, --chart in PNG and SVG, and the usage errors.
 
 test_name=compare
-. "${abs_top_srcdir:?run through make check}/t/preload.sh"
-. "$abs_top_srcdir/t/tools.sh"
+. "${abs_top_srcdir:?run through make check}/t/programs/preload.sh"
+. "$abs_top_srcdir/t/programs/tools.sh"
 
 echo "1..21"
 

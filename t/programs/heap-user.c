@@ -1,7 +1,7 @@
 /*
  * heap-user.c - the program the tests of hmm-run --compare and --heap-map
- * run (t/compare.sh, t/heap-map.sh): linked with neither libhmm library,
- * so it runs on whatever allocator is preloaded.
+ * run (t/programs/compare.sh, t/programs/heap-map.sh): linked with neither
+ * libhmm library, so it runs on whatever allocator is preloaded.
  *
  * Usage: heap-user [N]
  * Allocates N blocks (default 0) of mixed sizes, small and large, frees

@@ -4,7 +4,7 @@
  * blocks to each other through its shared slots, and check the calling
  * thread's heap with hmm_check_heap() as they go.
  *
- *   t/fuzz [--seed N] [--time SECONDS] [--ops N] [--threads N]
+ *   t/fuzz/fuzz [--seed N] [--time SECONDS] [--ops N] [--threads N]
  *
  * --ops bounds the calls each thread makes, --time the run (default 10 s
  * when neither is given).  The seed (default: from the clock) decides

@@ -5,7 +5,7 @@
  * and being replaced, and fork() children that allocate and exit, while the
  * resident set is sampled every second.
  *
- *   t/soak [--time SECONDS] [--seed N] [--threads N]
+ *   t/fuzz/soak [--time SECONDS] [--seed N] [--threads N]
  *
  * Every block's contents are checked before it is resized or freed.  The
  * run passes when no check failed and the resident set at the end (median

@@ -4,7 +4,7 @@
 # argument passing.
 
 test_name=hmm-run
-. "${abs_top_srcdir:?run through make check}/t/preload.sh"
+. "${abs_top_srcdir:?run through make check}/t/programs/preload.sh"
 lib=$abs_top_builddir/.libs/libhmm.so.1
 
 # runs hmm-run with the given arguments; status in $st, output in $tmp/out, $tmp/err

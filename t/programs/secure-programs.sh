@@ -5,7 +5,7 @@
 # is not installed is skipped.
 
 test_name=secure-programs
-. "${abs_top_srcdir:?run through make check}/t/preload.sh"
+. "${abs_top_srcdir:?run through make check}/t/programs/preload.sh"
 
 # compare NAME PROGRAM ARG...: runs PROGRAM ARG... plainly and under
 # "hmm-run --secure".

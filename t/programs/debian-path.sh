@@ -1,5 +1,5 @@
 #!/bin/bash
-# t/debian-path.sh - the whole path of a Debian user, end to end:
+# t/programs/debian-path.sh - the whole path of a Debian user, end to end:
 #
 #   make dist -> unpack in a temp dir -> dpkg-buildpackage -> lintian ->
 #   local apt repository (file: source) -> apt-get install libhmm ->
@@ -7,12 +7,14 @@
 #   build a program with pkg-config and run it -> apt-get purge ->
 #   nothing left behind.
 #
-# Usage: t/debian-path.sh [SRCDIR]   (run from a configured build directory)
+# Usage: t/programs/debian-path.sh [SRCDIR]
+#        (run from a configured build directory)
 #
-# SRCDIR defaults to $srcdir, then to the directory above this script.  The
-# build directory is the current directory; when it holds no Makefile, the
-# tree is configured afresh in a temporary directory.  Needs root, since it
-# installs and purges packages; without root it prints a skip and exits 0.
+# SRCDIR defaults to $srcdir, then to the top of the tree, two directories
+# above this script.  The build directory is the current directory; when it
+# holds no Makefile, the tree is configured afresh in a temporary directory.
+# Needs root, since it installs and purges packages; without root it prints
+# a skip and exits 0.
 # Output is TAP: "ok N - ...", "not ok N - ...", a final "1..N"; the exit
 # status is non-zero when a check failed.  Everything it adds to the system
 # (packages, the apt source, apt's lists for it, the temp dir) is removed
@@ -30,14 +32,14 @@ export DEBIAN_FRONTEND=noninteractive
 export PATH=/usr/sbin:/usr/bin:/sbin:/bin
 
 self_dir=$(cd "$(dirname "$0")" && pwd)
-srcdir=$(cd "${1:-${srcdir:-$self_dir/..}}" && pwd) || {
+srcdir=$(cd "${1:-${srcdir:-$self_dir/../..}}" && pwd) || {
     echo "Bail out! no source directory"
     exit 1
 }
 builddir=$(pwd)
 
 if [ "$(id -u)" -ne 0 ]; then
-    echo "1..0 # SKIP t/debian-path.sh installs packages and needs root"
+    echo "1..0 # SKIP t/programs/debian-path.sh installs packages and needs root"
     exit 0
 fi
 
@@ -45,7 +47,7 @@ fi
 # the same packages under each other: the second waits for the first.
 exec 9> /run/lock/libhmm-debian-path.lock
 if ! flock -n 9; then
-    echo "# another t/debian-path.sh is running; waiting for it (at most 30 minutes)"
+    echo "# another t/programs/debian-path.sh is running; waiting for it (at most 30 minutes)"
     flock -w 1800 9 || {
         echo "Bail out! still locked after 30 minutes: /run/lock/libhmm-debian-path.lock"
         exit 1

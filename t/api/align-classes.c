@@ -103,8 +103,8 @@ int main(int argc, char **argv)
 {
     (void)argc;
     /* Samples about every 64 KiB allocated, written under the build tree
-     * at exit (t/tmp.* is removed by make clean). */
-    tap_run_with_env("HMM_PROFILE", "t/tmp.align-classes", argv);
+     * at exit (t/api/tmp.* is removed by make clean). */
+    tap_run_with_env("HMM_PROFILE", "t/api/tmp.align-classes", argv);
     tap_run_with_env("HMM_PROFILE_RATE", "65536", argv);
     plan_lazy();
     size_t sizes[13 * 12 + 7 * 3];

@@ -5,8 +5,8 @@
 # status, the usage errors, and the message when matplotlib is missing.
 
 test_name=heap-map
-. "${abs_top_srcdir:?run through make check}/t/preload.sh"
-. "$abs_top_srcdir/t/tools.sh"
+. "${abs_top_srcdir:?run through make check}/t/programs/preload.sh"
+. "$abs_top_srcdir/t/programs/tools.sh"
 
 echo "1..13"
 
