@@ -19,7 +19,7 @@
 #include <unistd.h>
 
 /* Fault injection, compiled into the static core the tests link only
- * (HMM_FAULT_INJECTION; t/faults.c sets these, nothing reads them from the
+ * (HMM_FAULT_INJECTION; t/unit/faults.c sets these, nothing reads them from the
  * environment): every mapping call (mmap, mremap, madvise) is counted, and
  * the one whose count reaches hmm_os_fail_at fails as the kernel would.
  * libhmm.so.1 has neither the counters nor the atomic add. */

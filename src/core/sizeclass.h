@@ -63,7 +63,7 @@ hmm_class_info hmm_slab_geometry(unsigned cls, size_t prev_pages);
  * such class, as the classes are spaced so that the class of a multiple
  * of align is one too, except the page-plus-header class (a multiple of
  * 16 only), which such a size skips for the next (aligned to 512;
- * t/sizeclass checks every size against a search). */
+ * t/unit/sizeclass checks every size against a search). */
 hmm_inline unsigned hmm_size_class_aligned(size_t size, size_t align)
 {
     if (size > HMM_SMALL_MAX)
