@@ -37,7 +37,7 @@
  *
  * Loading them: libhmm is linked with nothing but libc.  libgcc_s and
  * libunwind (and libm, for the profile) are loaded with dlopen by
- * hmm_heap_start, before main, only when the leak report or the heap
+ * hmm_features_start (api/features.c), before main, only when the leak report or the heap
  * profile is on.  Linked, they cost every process about 0.25 ms of CPU at
  * its start and 0.1 to 0.25 MiB of resident memory (bench/results/rss.md),
  * and libunwind exports
