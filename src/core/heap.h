@@ -42,14 +42,19 @@ enum hmm_heap_state { HMM_HEAP_ACTIVE = 1, HMM_HEAP_ABANDONED, HMM_HEAP_DRAINING
 /* Entries of hmm_heap.fast: sizes 0..HMM_TABLE_MAX by (size + 15) / 16. */
 #define HMM_NFAST (HMM_TABLE_MAX / 16 + 1)
 
+/* Laid out for the owner thread: the fast paths' fields first, the
+ * sampling countdown on the same line as the smallest sizes' entries of
+ * fast[] (so a malloc of up to 96 bytes touches one line of its heap);
+ * what other threads read or write on lines of its own, so that their
+ * walks and frees do not take the owner's lines from it. */
 struct hmm_heap {
+    /* Bytes to allocate before the next sample (hmm_hooks.sample); the
+     * allocation that takes it below zero is sampled by a slow path. */
+    int64_t countdown;
     /* cur[hmm_class_table[i]] for each i, so that malloc's fast path
      * skips the class lookup; set with cur (hmm_slab_set_cur). */
     hmm_span *fast[HMM_NFAST];
     hmm_span *cur[HMM_NCLASS];    /* slab allocated from, per class */
-    /* Bytes to allocate before the next sample (hmm_hooks.sample); the
-     * allocation that takes it below zero is sampled by a slow path. */
-    int64_t countdown;
     hmm_list partial[HMM_NCLASS]; /* other slabs with free blocks */
     /* Emptied slabs kept for the class's next slab, the last emptied
      * first, and their pages (slab.c). */
@@ -72,28 +77,30 @@ struct hmm_heap {
     hmm_heap *out_heap;
     hmm_block *out_head[HMM_REMOTE_LANES], *out_tail[HMM_REMOTE_LANES];
     unsigned out_n;
-    hmm_list all; /* in the registry of heaps */
     /* A hardening feature's own state for this heap (secure mode: the
      * blocks freed whose reuse waits). */
     void *feature;
+
+    /* --- read or written by other threads --- */
+    _Alignas(64) hmm_list all; /* in the registry of heaps, walked by all */
     struct hmm_heap *next_abandoned;
     int state;
-    /* Held by the owner while it adds or unmaps a chunk, and by a thread
-     * reading the heap's chunks (hmm_census_heap): they stay mapped. */
-    pthread_mutex_t lock;
-    /* 1 + the pad of a malloc_trim another thread asked for; 0: none.  The
-     * owner trims on its next purge check (hmm_span_purge_if_due). */
-    uint64_t trim_request;
     /* The span allocator's lock (span.c): the owner takes it on every span
      * operation, the purger thread only tries it; span_want is set by an
      * owner waiting for it, and ends the purger's pass. */
     int span_busy;
     int span_want;
+    /* 1 + the pad of a malloc_trim another thread asked for; 0: none.  The
+     * owner trims on its next purge check (hmm_span_purge_if_due). */
+    uint64_t trim_request;
+    /* Held by the owner while it adds or unmaps a chunk, and by a thread
+     * reading the heap's chunks (hmm_census_heap): they stay mapped. */
+    pthread_mutex_t lock;
     /* Blocks other threads freed, in lock-free stacks (lanes) that the
      * owner walks side by side: each block was last written by another
      * core, so a walk waits for a cache miss per block, and chains walked
-     * in turn have their misses in flight together.  Written by other
-     * threads: kept off the owner's cache lines. */
+     * in turn have their misses in flight together.  Written by every
+     * thread that frees into this heap: a line of its own. */
     _Alignas(64) hmm_block *remote[HMM_REMOTE_LANES];
     char pad_[64 - HMM_REMOTE_LANES * sizeof(hmm_block *)];
 };
@@ -259,7 +266,10 @@ hmm_inline void *hmm_alloc(size_t size, const char *func)
         void *p = hmm_slab_pop(s, func);
         if (hmm_likely(p != NULL)) {
             /* The call that takes the countdown below zero is the next
-             * sample, taken by the slow path. */
+             * sample, taken by the slow path (a tail call: an inline
+             * shared with hmm_alloc_aligned that puts the block back
+             * itself keeps size in a saved register, two instructions
+             * more on every call). */
             if (hmm_likely((h->countdown -= (int64_t)size) >= 0))
                 return p;
             return hmm_alloc_sampled(s, p, size, func);
