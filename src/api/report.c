@@ -36,24 +36,24 @@ static void print_stats(hmm_out *o)
     HmmStats st;
     HmmGetStats(&st);
     hmm_out_printf(o,
-               "libhmm statistics:\n"
-               "  mapped          %llu bytes (peak %llu)\n"
-               "  resident        %llu bytes (peak %llu)\n"
-               "  purged          %llu bytes\n"
-               "  chunks          %llu\n"
-               "  slabs           %llu\n"
-               "  large blocks    %llu\n",
-               (unsigned long long)st.mapped, (unsigned long long)st.mapped_peak,
-               (unsigned long long)st.resident, (unsigned long long)st.resident_peak,
-               (unsigned long long)st.purged, (unsigned long long)st.chunks,
-               (unsigned long long)st.slabs, (unsigned long long)st.large_blocks);
+                   "libhmm statistics:\n"
+                   "  mapped          %llu bytes (peak %llu)\n"
+                   "  resident        %llu bytes (peak %llu)\n"
+                   "  purged          %llu bytes\n"
+                   "  chunks          %llu\n"
+                   "  slabs           %llu\n"
+                   "  large blocks    %llu\n",
+                   (unsigned long long)st.mapped, (unsigned long long)st.mapped_peak,
+                   (unsigned long long)st.resident, (unsigned long long)st.resident_peak,
+                   (unsigned long long)st.purged, (unsigned long long)st.chunks,
+                   (unsigned long long)st.slabs, (unsigned long long)st.large_blocks);
     hmm_out_printf(o,
-               "  huge blocks     %llu (%llu bytes)\n"
-               "  remote frees    %llu\n"
-               "  heaps           %llu (abandoned %llu, reused %llu times)\n",
-               (unsigned long long)st.huge_blocks, (unsigned long long)st.huge_bytes,
-               (unsigned long long)st.remote_frees, (unsigned long long)st.heaps,
-               (unsigned long long)st.heaps_abandoned, (unsigned long long)st.heaps_reused);
+                   "  huge blocks     %llu (%llu bytes)\n"
+                   "  remote frees    %llu\n"
+                   "  heaps           %llu (abandoned %llu, reused %llu times)\n",
+                   (unsigned long long)st.huge_blocks, (unsigned long long)st.huge_bytes,
+                   (unsigned long long)st.remote_frees, (unsigned long long)st.heaps,
+                   (unsigned long long)st.heaps_abandoned, (unsigned long long)st.heaps_reused);
 }
 
 HMM_EXPORT void HmmPrintStats(int fd)

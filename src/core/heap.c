@@ -193,7 +193,8 @@ hmm_heap *hmm_heap_next(hmm_heap *h)
  * taken back, its spare slabs released, and with retire its current slabs
  * let go, so empty ones are released too), then to the kernel as how and
  * keep say.  Only h's owner may call this. */
-static size_t heap_give_back(hmm_heap *h, bool retire, enum hmm_purge how, size_t keep, const char *func)
+static size_t heap_give_back(hmm_heap *h, bool retire, enum hmm_purge how, size_t keep,
+                             const char *func)
 {
     hmm_catch_up(h, func);
     if (retire)

@@ -108,8 +108,8 @@ void hmm_hooks_install(const hmm_hook_table *t);
  * __attribute__((constructor)) is to the loader, with the options known.
  * Kept in the hmm_setup section, which hmm_hooks_setup walks. */
 typedef void hmm_setup_fn(void);
-#define HMM_AT_SETUP(fn)                                                                       \
-    static hmm_setup_fn *const hmm_setup_##fn                                                  \
+#define HMM_AT_SETUP(fn)                                                                           \
+    static hmm_setup_fn *const hmm_setup_##fn                                                      \
         __attribute__((section("hmm_setup"), used, aligned(sizeof(void *)))) = fn
 
 /* Runs the HMM_AT_SETUP functions linked in (hmm_heap_setup). */

@@ -14,7 +14,7 @@ typedef struct hmm_module {
     char *path;       /* as the dynamic loader has it; NULL: the program */
     void *file;       /* mapped by hmm_module_functions */
     size_t file_size;
-    struct Elf *elf;  /* libelf's reading of it */
+    struct Elf *elf; /* libelf's reading of it */
 } hmm_module;
 
 /* The loaded modules, sorted by address (malloc'd; *n of them); NULL when

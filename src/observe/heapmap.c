@@ -70,7 +70,7 @@ static bool map_open(uint64_t now, uint64_t pid)
     hmm_out o;
     out_start(&o);
     hmm_out_printf(&o, "H %d %llu %zu %zu %u\n", HEAP_MAP_FORMAT, (unsigned long long)pid,
-               HMM_PAGE_SIZE, HMM_CHUNK_PAGES, hmm_opt.heap_map_interval);
+                   HMM_PAGE_SIZE, HMM_CHUNK_PAGES, hmm_opt.heap_map_interval);
     hmm_out_flush(&o);
     return true;
 }
@@ -102,15 +102,15 @@ static void put_span(const hmm_span_view *v, void *arg)
     if (v->kind == HMM_SPAN_META)
         hmm_out_printf(s->o, "C %u %p\n", s->heap, (const void *)v->chunk);
     hmm_out_printf(s->o, "P %zu %zu %s %llu %llu %llu\n", v->first, v->npages, kind_name(v),
-               (unsigned long long)v->bsize, (unsigned long long)v->used,
-               (unsigned long long)v->count);
+                   (unsigned long long)v->bsize, (unsigned long long)v->used,
+                   (unsigned long long)v->count);
 }
 
 static void put_snapshot(hmm_out *o, uint64_t ms, const char *why)
 {
     hmm_out_printf(o, "S %u %llu %s %llu %llu\n", ++stream.snaps, (unsigned long long)ms, why,
-               (unsigned long long)__atomic_load_n(&hmm_gstats.huge_blocks, __ATOMIC_RELAXED),
-               (unsigned long long)__atomic_load_n(&hmm_gstats.huge_bytes, __ATOMIC_RELAXED));
+                   (unsigned long long)__atomic_load_n(&hmm_gstats.huge_blocks, __ATOMIC_RELAXED),
+                   (unsigned long long)__atomic_load_n(&hmm_gstats.huge_bytes, __ATOMIC_RELAXED));
     snapshot s = {.o = o, .heap = 0};
     for (hmm_heap *h = hmm_heap_next(NULL); h; h = hmm_heap_next(h), s.heap++)
         hmm_census_walk(h, put_span, &s);
@@ -134,10 +134,10 @@ static void write_sample(uint64_t now, uint64_t pid, bool at_exit)
     hmm_out o;
     out_start(&o);
     hmm_out_printf(&o, "T %llu %llu %llu %llu %llu %llu\n", (unsigned long long)ms,
-               (unsigned long long)__atomic_load_n(&hmm_gstats.mapped, __ATOMIC_RELAXED),
-               (unsigned long long)rss, (unsigned long long)live,
-               (unsigned long long)(c.free_bytes + c.slab_free_bytes),
-               (unsigned long long)c.dirty_bytes);
+                   (unsigned long long)__atomic_load_n(&hmm_gstats.mapped, __ATOMIC_RELAXED),
+                   (unsigned long long)rss, (unsigned long long)live,
+                   (unsigned long long)(c.free_bytes + c.slab_free_bytes),
+                   (unsigned long long)c.dirty_bytes);
     if (at_exit || live > stream.snap_live + stream.snap_live / 4) {
         stream.snap_live = live;
         put_snapshot(&o, ms, at_exit ? "exit" : "growth");
