@@ -8,6 +8,7 @@
 
 #include "base/diag.h"
 #include "core/large.h"
+#include "core/purger.h"
 #include "base/os.h"
 #include "core/slab.h"
 #include "core/span.h"
@@ -79,7 +80,14 @@ size_t hmm_remote_reclaim(hmm_heap *h, enum hmm_purge how, size_t keep, const ch
     hmm_slab_release_spares(h);
     size_t released = how == HMM_PURGE_IDLE ? hmm_span_purge_if_due(h, hmm_os_now_ms())
                                             : hmm_span_purge(h, how, keep);
+    /* What the drain freed is not idle yet, and no owner will come back
+     * for it: the purger must watch this heap, as it watches a live one
+     * whose owner freed as much (the freeing thread may make no call
+     * again). */
+    bool watch = ((size_t)h->dirty_pages << HMM_PAGE_SHIFT) >= HMM_PURGER_MIN;
     __atomic_store_n(&h->state, HMM_HEAP_ABANDONED, __ATOMIC_RELEASE);
+    if (watch)
+        hmm_purger_kick();
     return released;
 }
 

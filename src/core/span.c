@@ -220,8 +220,8 @@ static inline void purge_excess(hmm_heap *h, uint32_t now);
 
 /* After a span op that made pages free: the purger watches a heap holding
  * enough of them, so they go back even if the owner makes no further call.
- * Only for the caller's own heap: a thread draining an abandoned heap holds
- * the registry's lock, and starting the purger allocates. */
+ * Only for the caller's own heap: a thread draining an abandoned heap
+ * kicks once, when the drain is done (hmm_remote_reclaim). */
 static void unlock_after_free(hmm_heap *h)
 {
     bool watch = ((size_t)h->dirty_pages << HMM_PAGE_SHIFT) >= HMM_PURGER_MIN;

@@ -3,7 +3,8 @@
  * every kind are freed and the program makes no allocator call at all, the
  * background purger must bring the resident set down (measured by the
  * kernel, in /proc/self/statm), for the main thread's heap, for another
- * live thread's heap, and in a fork child; a program that frees little
+ * live thread's heap, for an exited thread's heap that another thread
+ * freed, and in a fork child; a program that frees little
  * must not start it, and one whose main thread calls pthread_exit must
  * still end (the purger is no thread it waits for).  Bounds are generous
  * and waits long (up to 5 s, 10 s for the end): nothing here times the
@@ -198,6 +199,64 @@ static void test_fork_child(void)
        "a fork child's freed memory goes back too (its own purger)");
 }
 
+static void *fill_and_exit(void *arg)
+{
+    struct blocks *b = arg;
+    for (size_t i = 0; i < NSMALL; i++)
+        fill(b->small[i] = HmmAlloc(SMALL), SMALL, i);
+    for (size_t i = 0; i < NLARGE; i++)
+        fill(b->large[i] = HmmAlloc(LARGE), LARGE, i);
+    return NULL;
+}
+
+/* A thread allocates about 66 MiB of small and large blocks and exits
+ * without freeing any; the main thread frees them all, then makes no
+ * call.  The frees land in the exited thread's heap, drained by the
+ * freeing thread: nothing of the main thread's own heap changes, so
+ * nothing of its own would start the purger.  Run by a fresh process
+ * (the test re-executed with "exited-thread"), whose heaps and purger
+ * hold nothing of the tests before; its exit status is the verdict. */
+static int exited_thread(void)
+{
+    /* A heap of the main thread's own first: a thread with none would
+     * adopt the exited thread's at its first free. */
+    char *mine = HmmAlloc(64);
+    pthread_t t;
+    if (!mine || pthread_create(&t, NULL, fill_and_exit, &blocks) != 0)
+        return 2;
+    pthread_join(t, NULL);
+    long peak = resident_kib();
+    size_t bad = 0;
+    for (size_t i = 0; i < NSMALL; i++) {
+        bad += check_fill(blocks.small[i], SMALL, i) != -1;
+        HmmFree(blocks.small[i]);
+    }
+    for (size_t i = 0; i < NLARGE; i++) {
+        bad += check_fill(blocks.large[i], LARGE, i) != -1;
+        HmmFree(blocks.large[i]);
+    }
+    long after = wait_below(peak - 50 * 1024);
+    HmmFree(mine);
+    printf("# resident %ld -> %ld KiB, %zu blocks changed\n", peak, after, bad);
+    return after <= peak - 50 * 1024 && bad == 0 ? 0 : 1;
+}
+
+static void test_exited_thread(void)
+{
+    fflush(stdout);
+    pid_t pid = fork();
+    if (pid < 0)
+        sysbail("fork");
+    if (pid == 0) {
+        execl("/proc/self/exe", "idle", "exited-thread", (char *)NULL);
+        _exit(127);
+    }
+    int status;
+    waitpid(pid, &status, 0);
+    ok(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+       "an exited thread's blocks, freed by another thread that then makes no call, go back");
+}
+
 static void *free_and_return(void *arg)
 {
     (void)arg;
@@ -239,16 +298,18 @@ static void test_pthread_exit(void)
 
 int main(int argc, char **argv)
 {
-    (void)argc;
     if (resident_kib() < 0)
         skip_all("no /proc/self/statm");
     setenv("HMM_PURGE_DELAY", "100", 1); /* carried into the re-execution */
     tap_run_with_env("HMM_PURGE_THREAD", "1", argv);
-    plan(7);
+    if (argc > 1 && strcmp(argv[1], "exited-thread") == 0)
+        return exited_thread();
+    plan(8);
     test_little();
     test_main_thread();
     test_other_thread();
     test_fork_child();
+    test_exited_thread();
     test_pthread_exit();
     return tap_done();
 }
