@@ -212,7 +212,17 @@ void hmm_warn(const char *fmt, ...)
 
 void hmm_misuse(const char *func, const char *what, const void *addr)
 {
-    hmm_printf(2, "libhmm: %s(): %s %p\n", func, what, addr);
+    hmm_misusef(func, "%s %p", what, addr);
+}
+
+void hmm_misusef(const char *func, const char *fmt, ...)
+{
+    char prefix[64];
+    hmm_format(prefix, sizeof prefix, "libhmm: %s(): ", func);
+    va_list ap;
+    va_start(ap, fmt);
+    report(prefix, fmt, ap);
+    va_end(ap);
     abort();
 }
 

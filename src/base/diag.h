@@ -51,6 +51,9 @@ void hmm_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* "libhmm: FUNC(): WHAT ADDR" on stderr, then abort(). */
 __attribute__((noreturn, cold)) void hmm_misuse(const char *func, const char *what,
                                                 const void *addr);
+/* "libhmm: FUNC(): " and the formatted text on stderr, then abort(). */
+__attribute__((noreturn, cold)) void hmm_misusef(const char *func, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 /* A free-list link or free mark that fails its check (a write into a freed
  * block): "libhmm: FUNC(): corrupted free list at ADDR", ADDR the block
  * holding it, then abort(). */

@@ -121,8 +121,12 @@ static __attribute__((noinline)) void *alloc_hooked(size_t size, size_t align, b
     void *p = alloc_retry(sample ? hmm_watched_size(size) : size, align, zeroed, func);
     if (!p)
         return NULL;
-    if (hmm_unlikely(sample) && hmm_hooks.sampled)
-        hmm_hooks.sampled(p, size);
+    if (hmm_unlikely(sample)) {
+        if (hmm_hooks.resized)
+            hmm_hooks.resized(p, size);
+        if (hmm_hooks.sampled)
+            hmm_hooks.sampled(p, size);
+    }
     if (hmm_hooks.allocated)
         hmm_hooks.allocated(p, size);
     return p;

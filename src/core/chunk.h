@@ -70,7 +70,10 @@ typedef struct hmm_span {
      * (not a slab head, or a full slab off the heap's lists), which fails
      * the test. */
     uint64_t magic;
-    uint64_t magic_base;
+    union {
+        uint64_t magic_base;
+        uint64_t feature; /* LARGE: a hardening feature's word (secure mode: the size asked) */
+    };
     uint64_t limit;
 } hmm_span;
 _Static_assert(sizeof(hmm_span) == 64, "a page descriptor is one cache line");
@@ -86,7 +89,8 @@ typedef struct hmm_chunk {
     size_t map_size;     /* HUGE: bytes mapped, header included */
     size_t offset;       /* HUGE: from the mapping's start to the block */
     uint32_t watched;    /* HUGE: a feature hears of its free (core/hooks.h) */
-    char pad_[12];
+    uint32_t pad_;
+    size_t feature; /* HUGE: a hardening feature's word (secure mode: the size asked) */
     /* Per page: the byte offset in pages[] of its span's head descriptor
      * (64 * its index), set on heads, on last pages and on every page of a
      * slab; 0 elsewhere.  Kept apart from the descriptors, so finding a

@@ -96,10 +96,10 @@ static __attribute__((noinline)) void free_hooked(hmm_chunk *c, hmm_span *s, voi
         hmm_hooks.freed(p);
     if (hmm_unlikely(hmm_watched(c, s)))
         hmm_unwatch(c, s, p);
-    if (!s)
-        hmm_huge_free(c);
-    else if (hmm_hooks.dispose)
+    if (hmm_hooks.dispose)
         hmm_hooks.dispose(c, s, p, func);
+    else if (!s)
+        hmm_huge_free(c);
     else
         hmm_free_block(c, s, p, func);
 }
@@ -190,11 +190,18 @@ size_t hmm_block_usable(const hmm_chunk *c, const hmm_span *s)
     return size - hmm_hooks.tail;
 }
 
+size_t hmm_block_size(const hmm_chunk *c, const hmm_span *s, const void *p, const char *func)
+{
+    if (hmm_unlikely(hmm_hooks.size_of != NULL))
+        return hmm_hooks.size_of(c, s, p, func);
+    return hmm_block_usable(c, s);
+}
+
 size_t hmm_usable_size(const void *p, const char *func)
 {
     if (!p)
         return 0;
     hmm_chunk *c;
     hmm_span *s = hmm_locate(p, func, &c);
-    return hmm_block_usable(c, s);
+    return hmm_block_size(c, s, p, func);
 }

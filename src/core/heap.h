@@ -247,6 +247,10 @@ hmm_span *hmm_locate(const void *p, const char *func, hmm_chunk **cp);
 /* The usable size of the block of chunk c and span s (NULL: huge): less
  * the hooks' tail for a small or large one. */
 size_t hmm_block_usable(const hmm_chunk *c, const hmm_span *s);
+/* What a program may use of live block p of chunk c and span s (NULL:
+ * huge): hmm_block_usable, or the size asked for when a hardening feature
+ * keeps it (hmm_hooks.size_of). */
+size_t hmm_block_size(const hmm_chunk *c, const hmm_span *s, const void *p, const char *func);
 
 /* Allocates size bytes aligned to align (a power of two, >= 16). */
 void *hmm_alloc_aligned(size_t size, size_t align, const char *func);

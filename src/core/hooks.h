@@ -35,7 +35,8 @@ typedef struct hmm_hook_table {
      * hmm_hooks_install from the hooks given. */
     uint32_t on;
     /* Bytes kept after the usable size of every small and large block (a
-     * canary, in secure mode); 0 without a hardening feature. */
+     * canary, in secure mode), and asked for beyond a huge block's size;
+     * 0 without a hardening feature. */
     uint32_t tail;
 
     /* --- a hardening feature's slow paths (NULL: the core's own) --- */
@@ -47,17 +48,22 @@ typedef struct hmm_hook_table {
      * general way: a block or NULL.  Set only when no observer must see
      * the call. */
     void *(*alloc_small)(size_t size, const char *func);
-    /* Frees small or large block p (span s of chunk c, checked), instead of
-     * hmm_free_block. */
+    /* Frees block p (span s of chunk c, checked; s NULL for a huge block),
+     * instead of hmm_free_block or hmm_huge_free. */
     void (*dispose)(hmm_chunk *c, hmm_span *s, void *p, const char *func);
     /* Set with dispose when no observer must see the call: free's slow path
      * hands it a small block of the calling thread's heap without the
      * general checks (free's fast path's checks passed). */
     bool free_owned;
-    /* Checks block p before realloc reads or resizes it. */
+    /* Checks block p (s NULL: huge) before realloc reads or resizes it. */
     void (*check)(const hmm_chunk *c, const hmm_span *s, const void *p, const char *func);
-    /* Block p's end moved (resized in place). */
-    void (*resized)(const hmm_chunk *c, const hmm_span *s, void *p);
+    /* The size a live block p (s NULL: huge) was asked for, which is then
+     * its usable size (malloc_usable_size, realloc's copy); NULL: all of
+     * hmm_block_usable. */
+    size_t (*size_of)(const hmm_chunk *c, const hmm_span *s, const void *p, const char *func);
+    /* Block p now holds size bytes asked for: realloc resized it in place
+     * or moved it, or it was allocated larger than asked (a sample). */
+    void (*resized)(void *p, size_t size);
     /* Carves slab s's next page (hmm_slab_carve's blocks, in another
      * order or filled). */
     void (*carve)(hmm_span *s);

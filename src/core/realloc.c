@@ -20,11 +20,12 @@ static void *resize_in_place(hmm_chunk *c, hmm_span *s, void *p, size_t old, siz
 {
     if (!s) {
         if (size > HMM_LARGE_MAX) {
-            void *q = hmm_huge_realloc(c, size);
+            size_t want = size + hmm_hooks.tail;
+            void *q = hmm_huge_realloc(c, want);
             /* Refused by the kernel: free memory held elsewhere may be
              * what stands in the way. */
             if (!q && hmm_heap_release_free(func))
-                q = hmm_huge_realloc(c, size);
+                q = hmm_huge_realloc(c, want);
             return q;
         }
     } else if (s->kind == HMM_SPAN_SLAB) {
@@ -33,11 +34,8 @@ static void *resize_in_place(hmm_chunk *c, hmm_span *s, void *p, size_t old, siz
             return p;
     } else if (c->heap == hmm_tls_thread_heap && size > HMM_SMALL_MAX && size <= HMM_LARGE_MAX) {
         size_t np = hmm_align_up(size + hmm_hooks.tail, HMM_PAGE_SIZE) >> HMM_PAGE_SHIFT;
-        if (hmm_large_resize(c->heap, s, np)) {
-            if (hmm_hooks.resized)
-                hmm_hooks.resized(c, s, p);
+        if (hmm_large_resize(c->heap, s, np))
             return p;
-        }
     }
     return NULL;
 }
@@ -70,7 +68,10 @@ static __attribute__((noinline)) void *realloc_hooked(hmm_chunk *c, hmm_span *s,
 {
     if (hmm_hooks.check)
         hmm_hooks.check(c, s, p, func);
-    size_t old = hmm_block_usable(c, s);
+    /* Whether it stays is up to the block's room; what is copied is what
+     * the program may have used of it. */
+    size_t room = hmm_block_usable(c, s);
+    size_t old = hmm_block_size(c, s, p, func);
     /* A watched block's mark is dropped, and the block, resized or moved,
      * has the chance to be sampled a new block of size bytes has.
      * (Moving every sampled block instead, copying it into new pages,
@@ -78,8 +79,10 @@ static __attribute__((noinline)) void *realloc_hooked(hmm_chunk *c, hmm_span *s,
     bool watched = hmm_watched(c, s);
     if (hmm_unlikely(watched))
         hmm_unwatch(c, s, p);
-    void *q = resize_in_place(c, s, p, old, size, func);
+    void *q = resize_in_place(c, s, p, room, size, func);
     if (q) {
+        if (hmm_hooks.resized)
+            hmm_hooks.resized(q, size);
         if (hmm_unlikely(watched) && hmm_sample_due(size) && hmm_hooks.sampled)
             hmm_hooks.sampled(q, size);
         if (hmm_hooks.moved)
@@ -87,6 +90,8 @@ static __attribute__((noinline)) void *realloc_hooked(hmm_chunk *c, hmm_span *s,
         return q;
     }
     q = move(p, old, size, func);
+    if (q && hmm_hooks.resized)
+        hmm_hooks.resized(q, size);
     /* The observers heard of q with the size asked of the layers. */
     if (q && hmm_hooks.moved)
         hmm_hooks.moved(q, q, size);

@@ -22,6 +22,7 @@
 #include "base/diag.h"
 #include "base/random.h"
 #include "core/heap.h"
+#include "core/huge.h"
 #include "core/large.h"
 #include "core/slab.h"
 
@@ -43,36 +44,124 @@ struct hmm_quarantine {
     void *ring[QUARANTINE_BLOCKS];
 };
 
-/* Not the free mark (secret ^ p) nor anything computable from it without
- * the secret: a 16-byte block's canary shares the mark's word. */
-static uint64_t canary_of(const void *p)
+/* A hash of the secret and x: not the free mark (secret ^ p) nor anything
+ * computable from it without the secret. */
+static uint64_t mix(uint64_t x)
 {
-    uint64_t x = (hmm_secret ^ (uintptr_t)p) * 0x9e3779b97f4a7c15ULL;
+    x = (hmm_secret ^ x) * 0x9e3779b97f4a7c15ULL;
     x ^= x >> 31;
     x *= 0xbf58476d1ce4e5b9ULL;
     return x ^ (x >> 29);
 }
 
-/* The canary of block p, of usable size size, is right after its end. */
-static void seal(void *p, size_t size) { *(uint64_t *)((char *)p + size) = canary_of(p); }
-
-static void check_canary(const void *p, size_t size, const char *func)
+/* The end word of small or large block p whose request stops slack bytes
+ * before it.  Bytes 0-3 (the first an overflow reaches): a canary; bytes
+ * 4-5: the slack of a small block (less than its 16 KiB), which is where
+ * its size asked is kept; bytes 6-7: a check of the slack, so that an
+ * overflow of up to four bytes past a full block leaves the size asked
+ * readable.  A large block's size asked is in its span's descriptor. */
+static uint64_t end_word(const void *p, size_t slack)
 {
-    if (*(const uint64_t *)((const char *)p + size) != canary_of(p))
-        hmm_misuse(func, "heap overflow at", p);
+    slack &= 0xffff;
+    uint64_t h = mix((uintptr_t)p ^ ((uint64_t)slack << 48));
+    return (h & 0xffffffffULL) | (uint64_t)slack << 32 | (h & 0xffff000000000000ULL);
 }
 
-/* The hooks' resized: block p's end moved. */
-static void reseal(const hmm_chunk *c, const hmm_span *s, void *p)
+/* Bytes after a request that hold the pattern, at most: the first ones an
+ * overflow reaches (and a huge block's slack may be megabytes). */
+#define SLACK_CHECKED POISON_MAX
+
+static size_t room_of(const hmm_chunk *c, const hmm_span *s) { return hmm_block_usable(c, s); }
+
+/* Records that block p (chunk c, span s; NULL: huge) holds size bytes asked
+ * for: the slack after them filled with the pattern, the end word written
+ * (small, large) and the size kept where check_end finds it. */
+static void seal(hmm_chunk *c, hmm_span *s, void *p, size_t size)
 {
-    seal(p, hmm_block_usable(c, s));
+    size_t room = room_of(c, s);
+    size_t slack = room - size;
+    memset((char *)p + size, POISON_BYTE, slack < SLACK_CHECKED ? slack : SLACK_CHECKED);
+    if (!s) {
+        c->feature = size;
+        return;
+    }
+    if (s->kind == HMM_SPAN_LARGE)
+        s->feature = size;
+    *(uint64_t *)((char *)p + room) = end_word(p, slack);
 }
 
-/* The hooks' check, before realloc: huge blocks (s NULL) have no canary. */
+__attribute__((noreturn, cold)) static void overflow(const char *func, const void *p,
+                                                     size_t size, size_t past)
+{
+    hmm_misusef(func, "heap overflow: %zu byte%s past the end of a %zu-byte block at %p", past,
+                past == 1 ? "" : "s", size, p);
+}
+
+/* The first byte of the n at p that is not the pattern's, or n. */
+static size_t first_unlike(const unsigned char *p, size_t n)
+{
+    size_t i = 0;
+    while (i < n && p[i] == POISON_BYTE)
+        i++;
+    return i;
+}
+
+/* Checks that nothing was written past the size asked of block p (chunk
+ * c, span s; NULL: huge), and returns that size. */
+static size_t check_end(const hmm_chunk *c, const hmm_span *s, const void *p, const char *func)
+{
+    size_t room = room_of(c, s);
+    uint64_t have = 0, want = 0;
+    size_t size;
+    if (!s) {
+        size = c->feature;
+    } else {
+        have = *(const uint64_t *)((const char *)p + room);
+        if (s->kind == HMM_SPAN_LARGE) {
+            size = s->feature;
+        } else {
+            size_t slack = (size_t)(have >> 32) & 0xffff;
+            /* Bytes 4-7 wrong: the size asked is lost with them. */
+            if (slack > room || (have ^ end_word(p, slack)) >> 32)
+                hmm_misusef(func,
+                            "heap overflow: past the end of a block of at most %zu bytes at %p",
+                            room, p);
+            size = room - slack;
+        }
+        want = end_word(p, room - size);
+    }
+    size_t slack = room - size;
+    size_t n = slack < SLACK_CHECKED ? slack : SLACK_CHECKED;
+    const unsigned char *tail = (const unsigned char *)p + size;
+    if (hmm_unlikely(memcmp(tail, poison_image, n) != 0))
+        overflow(func, p, size, first_unlike(tail, n) + 1);
+    if (hmm_unlikely(have != want)) {
+        size_t i = 0;
+        while (((have ^ want) >> (8 * i) & 0xff) == 0)
+            i++;
+        overflow(func, p, size, slack + i + 1);
+    }
+    return size;
+}
+
+/* The hooks' check, before realloc. */
 static void check(const hmm_chunk *c, const hmm_span *s, const void *p, const char *func)
 {
-    if (s)
-        check_canary(p, hmm_block_usable(c, s), func);
+    (void)check_end(c, s, p, func);
+}
+
+/* The hooks' size_of: the size asked, checked. */
+static size_t size_of(const hmm_chunk *c, const hmm_span *s, const void *p, const char *func)
+{
+    return check_end(c, s, p, func);
+}
+
+/* The hooks' resized: block p now holds size bytes asked for. */
+static void resized(void *p, size_t size)
+{
+    hmm_chunk *c;
+    hmm_span *s = hmm_locate(p, "realloc", &c);
+    seal(c, s, p, size);
 }
 
 static size_t poison_len(size_t size) { return size < POISON_MAX ? size : POISON_MAX; }
@@ -99,11 +188,10 @@ static void *alloc_cur(size_t size, const char *func)
     void *p = hmm_slab_pop(s, func);
     if (hmm_unlikely(!p))
         return NULL;
-    size_t usable = s->bsize - HMM_CANARY_SIZE;
     /* Words 0 and 1 were the free list's. */
-    if (!poisoned(p, sizeof(hmm_block), usable))
+    if (!poisoned(p, sizeof(hmm_block), s->bsize - HMM_CANARY_SIZE))
         hmm_misuse(func, "write after free at", p);
-    seal(p, usable);
+    seal(hmm_chunk_of(p), s, p, size);
     return p;
 }
 
@@ -125,29 +213,41 @@ static void *alloc(size_t size, size_t align, bool *zeroed, const char *func)
         p = hmm_slab_alloc(h, cls, func);
     } else {
         p = hmm_alloc_block(want, align, zeroed, func);
-        if (!p || hmm_chunk_map_get(p) != 1 || hmm_chunk_of(p)->magic != HMM_CHUNK_NORMAL)
-            return p; /* huge: no canary */
+        if (!p)
+            return NULL;
+        if (hmm_chunk_map_get(p) != 1 || hmm_chunk_of(p)->magic != HMM_CHUNK_NORMAL) {
+            hmm_chunk *c;
+            (void)hmm_locate(p, func, &c); /* huge */
+            seal(c, NULL, p, size);
+            return p;
+        }
     }
     hmm_chunk *c = hmm_chunk_of(p);
     hmm_span *s = hmm_span_of(c, p);
-    size_t usable = hmm_block_usable(c, s);
     /* Words 0 and 1 were the free list's. */
-    if (s->kind == HMM_SPAN_SLAB && !poisoned(p, sizeof(hmm_block), usable))
+    if (s->kind == HMM_SPAN_SLAB && !poisoned(p, sizeof(hmm_block), room_of(c, s)))
         hmm_misuse(func, "write after free at", p);
-    seal(p, usable);
+    seal(c, s, p, size);
     return p;
 }
 
-/* Frees p for real after checking that nothing wrote to it while it was
- * quarantined; returns its usable size. */
-static size_t release(void *p, const char *func)
+/* Checks that nothing wrote to quarantined block p (chunk c, span s) since
+ * it was freed; returns its usable size. */
+static size_t check_freed(const hmm_chunk *c, const hmm_span *s, const void *p, const char *func)
 {
-    hmm_chunk *c = hmm_chunk_of(p);
-    hmm_span *s = hmm_span_of(c, p);
     size_t size = hmm_block_usable(c, s);
     const hmm_block *b = p;
     if (b->link != POISON || b->key != hmm_free_key(p) || !poisoned(p, sizeof(hmm_block), size))
         hmm_misuse(func, "write after free at", p);
+    return size;
+}
+
+/* Frees p for real after checking it; returns its usable size. */
+static size_t release(void *p, const char *func)
+{
+    hmm_chunk *c = hmm_chunk_of(p);
+    hmm_span *s = hmm_span_of(c, p);
+    size_t size = check_freed(c, s, p, func);
     hmm_free_block(c, s, p, func);
     return size;
 }
@@ -179,8 +279,12 @@ static struct hmm_quarantine *quarantine_of(hmm_heap *h)
  * it, and puts it in the thread's quarantine. */
 static void quarantine(hmm_chunk *c, hmm_span *s, void *p, const char *func)
 {
-    size_t size = hmm_block_usable(c, s);
-    check_canary(p, size, func);
+    check_end(c, s, p, func);
+    if (!s) {
+        hmm_huge_free(c); /* its pages are unmapped or cached untouched */
+        return;
+    }
+    size_t size = room_of(c, s);
     poison(p, size);
     ((hmm_block *)p)->key = hmm_free_key(p);
     hmm_heap *h = hmm_tls_thread_heap;
@@ -230,14 +334,32 @@ static void carve_shuffled(hmm_span *s)
     s->free = rest;
 }
 
+static bool wired;
+
+/* The blocks still in the exiting thread's quarantine (the main thread's:
+ * others flushed theirs when they ended) are checked too, so that a write
+ * after free late in a program is not missed; they are left in place, as
+ * later destructors may still free. */
+__attribute__((destructor)) static void check_at_exit(void)
+{
+    struct hmm_quarantine *q = wired ? hmm_tls_thread_heap->feature : NULL;
+    for (unsigned i = 0; q && i < q->n; i++) {
+        void *p = q->ring[(q->head + i) % QUARANTINE_BLOCKS];
+        hmm_chunk *c = hmm_chunk_of(p);
+        (void)check_freed(c, hmm_span_of(c, p), p, "exit");
+    }
+}
+
 void hmm_secure_wire(hmm_hook_table *t)
 {
+    wired = true;
     t->tail = HMM_CANARY_SIZE;
     t->every_call = true;
     t->alloc = alloc;
     t->dispose = quarantine;
     t->check = check;
-    t->resized = reseal;
+    t->size_of = size_of;
+    t->resized = resized;
     t->carve = carve_shuffled;
     t->thread_exit = flush;
     t->alloc_small = alloc_cur;

@@ -1,6 +1,7 @@
 /*
- * secure.c - secure mode (HMM_SECURE=1): a write past a block's usable
- * size aborts at free and realloc, a write into a freed block is reported
+ * secure.c - secure mode (HMM_SECURE=1): a write one byte past the size
+ * asked of a block of any size aborts at free and realloc, naming the size
+ * and how far past its end the write was, a write into a freed block is reported
  * before the block is used again, freed blocks wait in a quarantine, fresh
  * slab blocks come in random order, and ordinary work (realloc, calloc,
  * aligned blocks, threads freeing each other's blocks) runs clean with the
@@ -35,10 +36,39 @@ static char *overflow(size_t size)
     ((volatile char *)p)[HmmUsableSize(p)] ^= 1;
     return p;
 }
-static void overflow_small_free(void) { HmmFree(overflow(100)); }
-static void overflow_large_free(void) { HmmFree(overflow(100000)); }
-static void overflow_small_realloc(void) { HmmFree(HmmRealloc(overflow(40), 41)); }
-static void overflow_large_realloc(void) { HmmFree(HmmRealloc(overflow(70000), 200000)); }
+static size_t overflow_size; /* the size the cases below ask for */
+static void overflow_free(void) { HmmFree(overflow(overflow_size)); }
+static void overflow_realloc(void) { HmmFree(HmmRealloc(overflow(overflow_size), overflow_size + 1)); }
+/* Past a block whose size asked fills it (24 bytes and the end word in a
+ * 32-byte block): eight bytes written reach the record of the size. */
+static void overflow_full_far(void)
+{
+    char *p = HmmAlloc(24);
+    bad_ptr = p;
+    memset(p + 24, 0, 8);
+    HmmFree(p);
+}
+
+/* A one-byte overflow at every kind of size (small, a full small block,
+ * large, huge), caught at free and at realloc, named with the size asked. */
+static void test_overflows(void)
+{
+    static const size_t sizes[] = {1,     12,     13,     16,     24,      64,      72,
+                                   100,   1000,   4368,   16384,  16385,   20000,   100000,
+                                   1 << 20, 2 << 20, (2 << 20) + 1, 3 << 20};
+    for (size_t i = 0; i < sizeof sizes / sizeof *sizes; i++) {
+        char what[128], desc[128];
+        overflow_size = sizes[i];
+        snprintf(what, sizeof what, "heap overflow: 1 byte past the end of a %zu-byte block at",
+                 sizes[i]);
+        snprintf(desc, sizeof desc, "one byte past a %zu-byte block, at free", sizes[i]);
+        expect_abort(desc, overflow_free, "HmmFree", what);
+        snprintf(desc, sizeof desc, "one byte past a %zu-byte block, at realloc", sizes[i]);
+        expect_abort(desc, overflow_realloc, "HmmRealloc", what);
+    }
+    expect_abort("eight bytes past a full 24-byte block", overflow_full_far, "HmmFree",
+                 "heap overflow: past the end of a block of at most 24 bytes at");
+}
 
 /* Frees enough other blocks of size bytes to push p out of the quarantine. */
 static void churn(size_t size, int rounds)
@@ -85,6 +115,14 @@ static void uaf_small_reused(void)
         other[i] = HmmAlloc(80);
     HmmFree(neighbour);
 }
+static void uaf_at_exit(void)
+{
+    char *p = HmmAlloc(64);
+    bad_ptr = p;
+    HmmFree(p);
+    ((volatile char *)p)[30] = 1;
+    exit(0); /* with the block still in the quarantine */
+}
 static void double_free_quarantined(void)
 {
     char *p = HmmAlloc(64);
@@ -100,11 +138,12 @@ static void test_usable(void)
     for (size_t size = 0; size <= 20000; size += size < 300 ? 1 : 997) {
         char *p = HmmAlloc(size);
         size_t u = HmmUsableSize(p);
-        good &= p != NULL && u >= size;
+        good &= p != NULL && u == size;
         memset(p, 0x5c, u); /* every byte it was told it has */
         HmmFree(p);
     }
-    ok(good, "every usable byte of blocks of 0-20000 bytes can be written and freed");
+    ok(good, "blocks of 0-20000 bytes are usable as asked, to the byte, and every byte can be "
+             "written and freed");
 }
 
 static void test_quarantine(void)
@@ -242,20 +281,15 @@ int main(int argc, char **argv)
     tap_run_with_env("HMM_SECURE", "1", argv);
     plan_lazy();
     HmmFree(HmmAlloc(1));
-    expect_abort("one byte past a small block, at free", overflow_small_free, "HmmFree",
-                 "heap overflow at");
-    expect_abort("one byte past a large block, at free", overflow_large_free, "HmmFree",
-                 "heap overflow at");
-    expect_abort("one byte past a small block, at realloc", overflow_small_realloc, "HmmRealloc",
-                 "heap overflow at");
-    expect_abort("one byte past a large block, at realloc", overflow_large_realloc, "HmmRealloc",
-                 "heap overflow at");
+    test_overflows();
     expect_abort("a write into a freed small block, caught when it leaves the quarantine",
                  uaf_small_quarantined, "HmmFree", "write after free at");
     expect_abort("a write into a freed large block, caught when it leaves the quarantine",
                  uaf_large_quarantined, "HmmFree", "write after free at");
     expect_abort("a write into a free small block, caught when it would be handed out",
                  uaf_small_reused, "HmmAlloc", "write after free at");
+    expect_abort("a write into a freed block still in the quarantine at exit", uaf_at_exit,
+                 "exit", "write after free at");
     expect_abort("a second free of a quarantined block", double_free_quarantined, "HmmFree",
                  "double free");
     test_usable();
