@@ -1,19 +1,24 @@
 /*
- * secure.c - secure mode: the canaries, the poison of free blocks and its
- * checks, the per-thread quarantine, and the shuffled carving of slabs.
+ * secure.c - secure mode: the size each block was asked for and the checks
+ * of the bytes after it, the poison of free blocks and its checks, the
+ * per-thread quarantine, and the shuffled carving of slabs.
  *
- * A small or large block ends with an 8-byte canary derived from the
- * secret and the block's address; the usable size stops before it, so a
- * write past the end is caught when the block is freed or reallocated.  A
- * freed block is filled with a pattern (its first 4 KiB: this bounds the
- * cost for large blocks), marked free (so a second free is still a double
- * free), and waits in the freeing thread's quarantine, a ring of at most
- * 256 blocks and 1 MiB, before it is freed for real.  When it leaves the
- * quarantine the pattern is checked, and again (all but the two words the
- * slab free list uses) when a slab hands the block out.  Slab pages are
- * poisoned when carved, and their blocks threaded in random order, so
- * every free small block holds the pattern and where the next block lies
- * cannot be told from the last one.
+ * Every block keeps the size asked (a small block in its end word, a large
+ * one in its span's descriptor, a huge one in its header), and the bytes
+ * from there to the block's end hold a pattern and, for small and large
+ * blocks, an 8-byte end word with a canary derived from the secret; the
+ * usable size is the size asked, so a write even one byte past it is
+ * caught when the block is freed or reallocated, and reported with how far
+ * past the end it was.  A freed block is filled with a pattern (its first
+ * 4 KiB: this bounds the cost for large blocks), marked free (so a second
+ * free is still a double free), and waits in the freeing thread's
+ * quarantine, a ring of at most 256 blocks and 1 MiB, before it is freed
+ * for real.  When it leaves the quarantine the pattern is checked, and
+ * again (all but the two words the slab free list uses) when a slab hands
+ * the block out, and at exit for what the main thread still holds.  Slab
+ * pages are poisoned when carved, and their blocks threaded in random
+ * order, so every free small block holds the pattern and where the next
+ * block lies cannot be told from the last one.
  */
 #include "secure/secure.h"
 
