@@ -81,9 +81,8 @@ static size_t room_of(const hmm_chunk *c, const hmm_span *s) { return hmm_block_
 /* Records that block p (chunk c, span s; NULL: huge) holds size bytes asked
  * for: the slack after them filled with the pattern, the end word written
  * (small, large) and the size kept where check_end finds it. */
-static void seal(hmm_chunk *c, hmm_span *s, void *p, size_t size)
+static void seal(hmm_chunk *c, hmm_span *s, void *p, size_t room, size_t size)
 {
-    size_t room = room_of(c, s);
     size_t slack = room - size;
     memset((char *)p + size, POISON_BYTE, slack < SLACK_CHECKED ? slack : SLACK_CHECKED);
     if (!s) {
@@ -113,9 +112,9 @@ static size_t first_unlike(const unsigned char *p, size_t n)
 
 /* Checks that nothing was written past the size asked of block p (chunk
  * c, span s; NULL: huge), and returns that size. */
-static size_t check_end(const hmm_chunk *c, const hmm_span *s, const void *p, const char *func)
+static size_t check_end(const hmm_chunk *c, const hmm_span *s, const void *p, size_t room,
+                        const char *func)
 {
-    size_t room = room_of(c, s);
     uint64_t have = 0, want = 0;
     size_t size;
     if (!s) {
@@ -124,16 +123,17 @@ static size_t check_end(const hmm_chunk *c, const hmm_span *s, const void *p, co
         have = *(const uint64_t *)((const char *)p + room);
         if (s->kind == HMM_SPAN_LARGE) {
             size = s->feature;
+            want = end_word(p, room - size);
         } else {
             size_t slack = (size_t)(have >> 32) & 0xffff;
+            want = end_word(p, slack);
             /* Bytes 4-7 wrong: the size asked is lost with them. */
-            if (slack > room || (have ^ end_word(p, slack)) >> 32)
+            if (slack > room || (have ^ want) >> 32)
                 hmm_misusef(func,
                             "heap overflow: past the end of a block of at most %zu bytes at %p",
                             room, p);
             size = room - slack;
         }
-        want = end_word(p, room - size);
     }
     size_t slack = room - size;
     size_t n = slack < SLACK_CHECKED ? slack : SLACK_CHECKED;
@@ -152,13 +152,13 @@ static size_t check_end(const hmm_chunk *c, const hmm_span *s, const void *p, co
 /* The hooks' check, before realloc. */
 static void check(const hmm_chunk *c, const hmm_span *s, const void *p, const char *func)
 {
-    (void)check_end(c, s, p, func);
+    (void)check_end(c, s, p, room_of(c, s), func);
 }
 
 /* The hooks' size_of: the size asked, checked. */
 static size_t size_of(const hmm_chunk *c, const hmm_span *s, const void *p, const char *func)
 {
-    return check_end(c, s, p, func);
+    return check_end(c, s, p, room_of(c, s), func);
 }
 
 /* The hooks' resized: block p now holds size bytes asked for. */
@@ -166,7 +166,7 @@ static void resized(void *p, size_t size)
 {
     hmm_chunk *c;
     hmm_span *s = hmm_locate(p, "realloc", &c);
-    seal(c, s, p, size);
+    seal(c, s, p, room_of(c, s), size);
 }
 
 static size_t poison_len(size_t size) { return size < POISON_MAX ? size : POISON_MAX; }
@@ -196,7 +196,7 @@ static void *alloc_cur(size_t size, const char *func)
     /* Words 0 and 1 were the free list's. */
     if (!poisoned(p, sizeof(hmm_block), s->bsize - HMM_CANARY_SIZE))
         hmm_misuse(func, "write after free at", p);
-    seal(hmm_chunk_of(p), s, p, size);
+    seal(hmm_chunk_of(p), s, p, s->bsize - HMM_CANARY_SIZE, size);
     return p;
 }
 
@@ -223,16 +223,17 @@ static void *alloc(size_t size, size_t align, bool *zeroed, const char *func)
         if (hmm_chunk_map_get(p) != 1 || hmm_chunk_of(p)->magic != HMM_CHUNK_NORMAL) {
             hmm_chunk *c;
             (void)hmm_locate(p, func, &c); /* huge */
-            seal(c, NULL, p, size);
+            seal(c, NULL, p, room_of(c, NULL), size);
             return p;
         }
     }
     hmm_chunk *c = hmm_chunk_of(p);
     hmm_span *s = hmm_span_of(c, p);
     /* Words 0 and 1 were the free list's. */
-    if (s->kind == HMM_SPAN_SLAB && !poisoned(p, sizeof(hmm_block), room_of(c, s)))
+    size_t room = room_of(c, s);
+    if (s->kind == HMM_SPAN_SLAB && !poisoned(p, sizeof(hmm_block), room))
         hmm_misuse(func, "write after free at", p);
-    seal(c, s, p, size);
+    seal(c, s, p, room, size);
     return p;
 }
 
@@ -284,12 +285,12 @@ static struct hmm_quarantine *quarantine_of(hmm_heap *h)
  * it, and puts it in the thread's quarantine. */
 static void quarantine(hmm_chunk *c, hmm_span *s, void *p, const char *func)
 {
-    check_end(c, s, p, func);
+    size_t size = room_of(c, s);
+    check_end(c, s, p, size, func);
     if (!s) {
         hmm_huge_free(c); /* its pages are unmapped or cached untouched */
         return;
     }
-    size_t size = room_of(c, s);
     poison(p, size);
     ((hmm_block *)p)->key = hmm_free_key(p);
     hmm_heap *h = hmm_tls_thread_heap;
