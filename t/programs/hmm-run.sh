@@ -13,13 +13,22 @@ hr() {
     st=$?
 }
 
-echo "1..38"
+echo "1..42"
 
 hr --help
 check "--help exits 0" [ "$st" = 0 ]
 check "--help prints the usage on stdout" \
     grep -q '^Usage: hmm-run \[--stats\[=FILE\]\] \[--secure\] \[--leaks\[=FILE\]\] \[--profile=FILE\] \[--\] COMMAND' "$tmp/out"
 check "--help describes --secure" grep -q -- '--secure .*secure mode' "$tmp/out"
+
+hr -h
+check "-h exits 0" [ "$st" = 0 ]
+check "-h prints the usage on stdout, as --help does" grep -q '^Usage: hmm-run ' "$tmp/out"
+
+hr --profile-rate=4096 true
+check "--profile-rate without --profile exits 2" [ "$st" = 2 ]
+check "... saying that it needs --profile, with the usage, on stderr" \
+    sh -c "grep -q -- '--profile-rate.*--profile=FILE' '$tmp/err' && grep -q '^Usage:' '$tmp/err'"
 
 hr --version
 check "--version exits 0" [ "$st" = 0 ]
