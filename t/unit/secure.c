@@ -43,9 +43,14 @@ static void overflow_realloc(void) { HmmFree(HmmRealloc(overflow(overflow_size),
  * 32-byte block): eight bytes written reach the record of the size. */
 static void overflow_full_far(void)
 {
-    char *p = HmmAlloc(24);
+    /* A size the compiler cannot see, and stores rather than a memset:
+     * _FORTIFY_SOURCE (the .deb's build) would stop the memset first. */
+    static volatile size_t size = 24;
+    size_t n = size;
+    char *p = HmmAlloc(n);
     bad_ptr = p;
-    memset(p + 24, 0, 8);
+    for (size_t i = n; i < n + 8; i++)
+        ((volatile char *)p)[i] = 0;
     HmmFree(p);
 }
 
