@@ -42,6 +42,10 @@
  * the C library's is vectorized, a loop here would not be. */
 static const uint8_t poison_image[POISON_MAX] = {[0 ... POISON_MAX - 1] = POISON_BYTE};
 
+/* Bytes of a block, of its slack after the size asked, that hold the
+ * pattern: the first 4 KiB. */
+static size_t poison_len(size_t size) { return size < POISON_MAX ? size : POISON_MAX; }
+
 struct hmm_quarantine {
     size_t bytes;  /* usable bytes of the blocks held */
     unsigned head; /* the oldest block's slot */
@@ -72,19 +76,13 @@ static uint64_t end_word(const void *p, size_t slack)
     return (h & 0xffffffffULL) | (uint64_t)slack << 32 | (h & 0xffff000000000000ULL);
 }
 
-/* Bytes after a request that hold the pattern, at most: the first ones an
- * overflow reaches (and a huge block's slack may be megabytes). */
-#define SLACK_CHECKED POISON_MAX
-
-static size_t room_of(const hmm_chunk *c, const hmm_span *s) { return hmm_block_usable(c, s); }
-
 /* Records that block p (chunk c, span s; NULL: huge) holds size bytes asked
  * for: the slack after them filled with the pattern, the end word written
  * (small, large) and the size kept where check_end finds it. */
 static void seal(hmm_chunk *c, hmm_span *s, void *p, size_t room, size_t size)
 {
     size_t slack = room - size;
-    memset((char *)p + size, POISON_BYTE, slack < SLACK_CHECKED ? slack : SLACK_CHECKED);
+    memset((char *)p + size, POISON_BYTE, poison_len(slack));
     if (!s) {
         c->feature = size;
         return;
@@ -136,7 +134,7 @@ static size_t check_end(const hmm_chunk *c, const hmm_span *s, const void *p, si
         }
     }
     size_t slack = room - size;
-    size_t n = slack < SLACK_CHECKED ? slack : SLACK_CHECKED;
+    size_t n = poison_len(slack);
     const unsigned char *tail = (const unsigned char *)p + size;
     if (hmm_unlikely(memcmp(tail, poison_image, n) != 0))
         overflow(func, p, size, first_unlike(tail, n) + 1);
@@ -152,13 +150,13 @@ static size_t check_end(const hmm_chunk *c, const hmm_span *s, const void *p, si
 /* The hooks' check, before realloc. */
 static void check(const hmm_chunk *c, const hmm_span *s, const void *p, const char *func)
 {
-    (void)check_end(c, s, p, room_of(c, s), func);
+    (void)check_end(c, s, p, hmm_block_usable(c, s), func);
 }
 
 /* The hooks' size_of: the size asked, checked. */
 static size_t size_of(const hmm_chunk *c, const hmm_span *s, const void *p, const char *func)
 {
-    return check_end(c, s, p, room_of(c, s), func);
+    return check_end(c, s, p, hmm_block_usable(c, s), func);
 }
 
 /* The hooks' resized: block p now holds size bytes asked for. */
@@ -166,10 +164,8 @@ static void resized(void *p, size_t size)
 {
     hmm_chunk *c;
     hmm_span *s = hmm_locate(p, "realloc", &c);
-    seal(c, s, p, room_of(c, s), size);
+    seal(c, s, p, hmm_block_usable(c, s), size);
 }
-
-static size_t poison_len(size_t size) { return size < POISON_MAX ? size : POISON_MAX; }
 
 static void poison(void *p, size_t size) { memset(p, POISON_BYTE, poison_len(size)); }
 
@@ -223,14 +219,14 @@ static void *alloc(size_t size, size_t align, bool *zeroed, const char *func)
         if (hmm_chunk_map_get(p) != 1 || hmm_chunk_of(p)->magic != HMM_CHUNK_NORMAL) {
             hmm_chunk *c;
             (void)hmm_locate(p, func, &c); /* huge */
-            seal(c, NULL, p, room_of(c, NULL), size);
+            seal(c, NULL, p, hmm_block_usable(c, NULL), size);
             return p;
         }
     }
     hmm_chunk *c = hmm_chunk_of(p);
     hmm_span *s = hmm_span_of(c, p);
     /* Words 0 and 1 were the free list's. */
-    size_t room = room_of(c, s);
+    size_t room = hmm_block_usable(c, s);
     if (s->kind == HMM_SPAN_SLAB && !poisoned(p, sizeof(hmm_block), room))
         hmm_misuse(func, "write after free at", p);
     seal(c, s, p, room, size);
@@ -285,7 +281,7 @@ static struct hmm_quarantine *quarantine_of(hmm_heap *h)
  * it, and puts it in the thread's quarantine. */
 static void quarantine(hmm_chunk *c, hmm_span *s, void *p, const char *func)
 {
-    size_t size = room_of(c, s);
+    size_t size = hmm_block_usable(c, s);
     check_end(c, s, p, size, func);
     if (!s) {
         hmm_huge_free(c); /* its pages are unmapped or cached untouched */
