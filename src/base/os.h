@@ -55,6 +55,9 @@ void hmm_os_close(int fd);
  * size; NULL when it cannot be opened or is empty.  hmm_os_unmap unmaps
  * it. */
 void *hmm_os_map_file(const char *path, size_t *size);
+/* The absolute file name of the running program (readlink of
+ * /proc/self/exe) in buf; false when it cannot be had. */
+bool hmm_os_exe_path(char *buf, size_t size);
 /* Runs handler when signal sig arrives (system calls it interrupts are
  * restarted); false when it cannot. */
 bool hmm_os_catch_signal(int sig, void (*handler)(int));

@@ -9,10 +9,16 @@
  * text of the report): it marks the thread untracked and holds no libhmm
  * lock while it does.
  */
+#define _GNU_SOURCE
 #include "observe/leaks.h"
+
+#include <dlfcn.h>
+#include <elf.h>
+#include <link.h>
 
 #include "base/diag.h"
 #include "base/options.h"
+#include "base/os.h"
 #include "observe/blockmap.h"
 
 static hmm_blockmap live = HMM_BLOCKMAP_INIT;
@@ -60,6 +66,27 @@ static void add(const hmm_block_rec *r, void *arg)
     t->bytes += r->size;
 }
 
+/* " in MODULE+0xOFFSET" for a frame with no name (a stripped module):
+ * what addr2line -e MODULE reads, the offset from the module's load
+ * address for a position-independent one and the address itself for a
+ * fixed one. */
+static void print_module_offset(hmm_out *out, void *pc)
+{
+    Dl_info info;
+    if (!dladdr(pc, &info) || !info.dli_fname || !info.dli_fname[0] || !info.dli_fbase)
+        return;
+    const ElfW(Ehdr) *eh = info.dli_fbase;
+    uintptr_t off = (uintptr_t)pc;
+    if (eh->e_type == ET_DYN)
+        off -= (uintptr_t)info.dli_fbase;
+    /* The loader names the program by its argv[0], which may be relative. */
+    const char *name = info.dli_fname;
+    char exe[HMM_PATH_MAX];
+    if (name[0] != '/' && hmm_os_exe_path(exe, sizeof exe))
+        name = exe;
+    hmm_out_printf(out, " in %s+0x%lx", name, (unsigned long)off);
+}
+
 static void print_stack(hmm_out *out, hmm_symbolizer *sym, const hmm_stack *s)
 {
     hmm_out_printf(out, "\n%llu bytes in %llu block%s allocated from:\n",
@@ -73,6 +100,8 @@ static void print_stack(hmm_out *out, hmm_symbolizer *sym, const hmm_stack *s)
         if (f[i].func) {
             hmm_out_puts(out, " in ");
             hmm_out_puts(out, f[i].func);
+        } else {
+            print_module_offset(out, pc[i]);
         }
         if (f[i].file) {
             hmm_out_puts(out, " ");

@@ -28,7 +28,7 @@ has_frame() {
     fi
 }
 
-echo "1..21"
+echo "1..23"
 
 "$prog" plain >"$tmp/plain.out" 2>&1
 plain_st=$?
@@ -77,5 +77,15 @@ check "fork: both have the 3 blocks leak_a() leaked before the fork" \
 
 HMM_LEAKS=1 LD_PRELOAD=$abs_top_builddir/.libs/libhmm.so.1 "$prog" plain >"$tmp/out" 2>"$tmp/err" </dev/null
 check "HMM_LEAKS=1 without hmm-run: the same report" grep -qx "$h5" "$tmp/err"
+
+
+# A stripped copy names no function: its frames read MODULE+0xOFFSET, which
+# addr2line turns back into leaky.c's lines with the unstripped program.
+cp "$prog" "$tmp/stripped" && strip -s "$tmp/stripped"
+"$run" --leaks "$tmp/stripped" plain >/dev/null 2>"$tmp/err" </dev/null
+off=$(group "$tmp/err" "$h5" | sed -n "s|^    #0 0x[0-9a-f]* in $tmp/stripped+\(0x[0-9a-f]*\)\$|\1|p")
+check "stripped: frame #0 is the program's absolute name + offset" [ -n "$off" ]
+check "stripped: addr2line reads the offset as inner()'s malloc line" \
+    eval '[ -n "$off" ] && addr2line -e "$prog" "$(printf "0x%x" $((off - 1)))" | grep -q "leaky\.c:$(line LEAK_INNER)\$"'
 
 [ "$failed" = 0 ]
