@@ -13,7 +13,7 @@ hr() {
     st=$?
 }
 
-echo "1..42"
+echo "1..44"
 
 hr --help
 check "--help exits 0" [ "$st" = 0 ]
@@ -29,6 +29,11 @@ hr --profile-rate=4096 true
 check "--profile-rate without --profile exits 2" [ "$st" = 2 ]
 check "... saying that it needs --profile, with the usage, on stderr" \
     sh -c "grep -q -- '--profile-rate.*--profile=FILE' '$tmp/err' && grep -q '^Usage:' '$tmp/err'"
+
+hr --profile="$tmp/prof" --profile-rate=1 true
+check "--profile-rate=1 runs the command (exit 0)" [ "$st" = 0 ]
+check "... warning on stderr, in one line, that sampling every byte is slow" \
+    sh -c "[ \$(grep -c 'profile-rate=1' '$tmp/err') = 1 ] && grep -q 'slow' '$tmp/err'"
 
 hr --version
 check "--version exits 0" [ "$st" = 0 ]
