@@ -113,14 +113,19 @@ bool hmm_out_open(hmm_out *o, const char *tmpl, int fd, const char *what)
 {
     o->n = 0;
     o->owned = false;
+    o->err = 0;
+    o->what = what;
     o->fd = fd;
-    if (!*tmpl)
+    if (!*tmpl) {
+        /* What the callers pass: standard error or a copy of it. */
+        hmm_format(o->path, sizeof o->path, "standard error");
         return true;
-    char path[HMM_PATH_MAX + 32];
-    hmm_expand_path(tmpl, path, sizeof path);
-    o->fd = hmm_os_create(path);
+    }
+    hmm_expand_path(tmpl, o->path, sizeof o->path);
+    o->fd = hmm_os_create(o->path);
     if (o->fd < 0) {
-        hmm_warn("cannot write the %s to %s", what, path);
+        hmm_warn("cannot write the %s to %s: %s", what, o->path, hmm_os_error_text(-o->fd));
+        o->fd = -1;
         return false;
     }
     o->owned = true;
@@ -129,8 +134,11 @@ bool hmm_out_open(hmm_out *o, const char *tmpl, int fd, const char *what)
 
 void hmm_out_flush(hmm_out *o)
 {
-    if (o->fd >= 0 && o->n)
-        hmm_os_write(o->fd, o->buf, o->n);
+    if (o->fd >= 0 && o->n) {
+        int err = hmm_os_write(o->fd, o->buf, o->n);
+        if (err && !o->err)
+            o->err = err;
+    }
     o->n = 0;
 }
 
@@ -174,6 +182,9 @@ void hmm_out_printf(hmm_out *o, const char *fmt, ...)
 void hmm_out_close(hmm_out *o)
 {
     hmm_out_flush(o);
+    if (o->err)
+        hmm_warn("cannot write the %s to %s: %s (it is incomplete)", o->what, o->path,
+                 hmm_os_error_text(o->err));
     if (o->owned)
         hmm_os_close(o->fd);
     o->fd = -1;
@@ -190,8 +201,8 @@ void hmm_printf(int fd, const char *fmt, ...)
     hmm_os_write(fd, buf, n);
 }
 
-/* Writes PREFIX, the formatted message and a newline to stderr as one write. */
-static void report(const char *prefix, const char *fmt, va_list ap)
+/* Writes PREFIX, the formatted message and a newline to fd as one write. */
+static void report(int fd, const char *prefix, const char *fmt, va_list ap)
 {
     char buf[512];
     size_t n = 0;
@@ -199,14 +210,14 @@ static void report(const char *prefix, const char *fmt, va_list ap)
         buf[n++] = *prefix++;
     n += hmm_vformat(buf + n, sizeof buf - n - 1, fmt, ap);
     buf[n++] = '\n';
-    hmm_os_write(2, buf, n);
+    hmm_os_write(fd, buf, n);
 }
 
 void hmm_warn(const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    report("libhmm: warning: ", fmt, ap);
+    report(hmm_opt.warn_fd, "libhmm: warning: ", fmt, ap);
     va_end(ap);
 }
 
@@ -221,7 +232,7 @@ void hmm_misusef(const char *func, const char *fmt, ...)
     hmm_format(prefix, sizeof prefix, "libhmm: %s(): ", func);
     va_list ap;
     va_start(ap, fmt);
-    report(prefix, fmt, ap);
+    report(2, prefix, fmt, ap);
     va_end(ap);
     abort();
 }
@@ -235,7 +246,7 @@ void hmm_corrupt(const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    report("libhmm: heap corrupted: ", fmt, ap);
+    report(2, "libhmm: heap corrupted: ", fmt, ap);
     va_end(ap);
     abort();
 }

@@ -27,12 +27,16 @@ void hmm_printf(int fd, const char *fmt, ...) __attribute__((format(printf, 2, 3
 typedef struct hmm_out {
     int fd;     /* -1: nowhere (the file could not be created) */
     bool owned; /* fd was opened by hmm_out_open: closed by hmm_out_close */
+    int err;    /* the first write's error: the report is not whole */
+    const char *what;
     size_t n;
     char buf[4096];
+    char path[HMM_PATH_MAX + 32]; /* the file's name, for the warnings */
 } hmm_out;
 /* Starts a report to the file named by tmpl (see hmm_expand_path), or to
- * fd when tmpl is empty; false, with a warning naming what, when the file
- * cannot be created. */
+ * fd when tmpl is empty; false, with a warning naming what, the file and
+ * why, when the file cannot be created.  A write that fails is warned of
+ * the same way at hmm_out_close. */
 bool hmm_out_open(hmm_out *o, const char *tmpl, int fd, const char *what);
 /* Appends formatted text (hmm_vformat's conversions, 1 KiB at most). */
 void hmm_out_printf(hmm_out *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -46,7 +50,8 @@ void hmm_out_copy(hmm_out *o, const char *path);
 void hmm_out_flush(hmm_out *o);
 /* Flushes, and closes the file hmm_out_open created. */
 void hmm_out_close(hmm_out *o);
-/* "libhmm: warning: ..." on stderr. */
+/* "libhmm: warning: ..." on stderr (on a copy of it taken at start when a
+ * report is on: GNU tools close stderr before libhmm's reports). */
 void hmm_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* "libhmm: FUNC(): WHAT ADDR" on stderr, then abort(). */
 __attribute__((noreturn, cold)) void hmm_misuse(const char *func, const char *what,

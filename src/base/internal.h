@@ -31,6 +31,8 @@
 /* A chunk is carved in pages of 4 KiB; runs of pages are spans. */
 #define HMM_PAGE_SHIFT 12
 #define HMM_PAGE_SIZE ((size_t)1 << HMM_PAGE_SHIFT)
+/* Room for a file name: HMM_STATS_FILE, HMM_LEAKS_FILE, HMM_PROFILE, a report's. */
+#define HMM_PATH_MAX 4096
 #define HMM_CHUNK_PAGES (HMM_CHUNK_SIZE >> HMM_PAGE_SHIFT)
 
 /* User space on x86_64 Linux (4-level paging) ends below 2^47. */

@@ -15,6 +15,7 @@
 hmm_options hmm_opt = {
     .stats = false,
     .stats_fd = 2,
+    .warn_fd = 2,
     .purge_delay = 250,
     .purge_thread = true,
     .trim_threshold = (size_t)1 << 20,
@@ -99,10 +100,14 @@ void hmm_options_init(void)
     hmm_opt.profile = hmm_opt.profile_file[0] != '\0';
     if (hmm_opt.profile_rate == 0)
         hmm_opt.profile_rate = 1;
-    /* GNU tools close stderr in an atexit handler, before the report; a
-     * report to a file needs no copy of it. */
+    /* GNU tools close stderr in an atexit handler, before the reports:
+     * a report to stderr, and the warning that a report to a file could
+     * not be written, go to a copy taken now. */
+    if (hmm_opt.stats || hmm_opt.stats_file[0] || hmm_opt.leaks || hmm_opt.profile ||
+        hmm_opt.heap_map[0])
+        hmm_opt.warn_fd = hmm_os_keep_fd(2);
     if (hmm_opt.stats && !hmm_opt.stats_file[0])
-        hmm_opt.stats_fd = hmm_os_keep_fd(2);
+        hmm_opt.stats_fd = hmm_opt.warn_fd;
     if (hmm_opt.leaks && !hmm_opt.leaks_file[0])
-        hmm_opt.leaks_fd = hmm_os_keep_fd(2);
+        hmm_opt.leaks_fd = hmm_opt.warn_fd;
 }

@@ -8,8 +8,6 @@
 
 /* The longest HMM_PURGE_DELAY, in ms: an hour. */
 #define HMM_PURGE_DELAY_MAX 3600000
-/* Room for the file names of HMM_STATS_FILE, HMM_LEAKS_FILE, HMM_PROFILE. */
-#define HMM_PATH_MAX 4096
 /* The default and the largest HMM_PROFILE_RATE, in bytes. */
 #define HMM_PROFILE_RATE_DEFAULT (512 * 1024)
 #define HMM_PROFILE_RATE_MAX (1024 * 1024 * 1024)
@@ -21,6 +19,7 @@ enum { HMM_HUGEPAGES_OFF, HMM_HUGEPAGES_DENSE, HMM_HUGEPAGES_ALL };
 typedef struct hmm_options {
     bool stats;           /* HMM_STATS: print statistics at exit */
     int stats_fd;         /* where they go: a copy of stderr taken at start */
+    int warn_fd;          /* where warnings go: stderr, or a copy of it when a report is on */
     uint32_t purge_delay; /* HMM_PURGE_DELAY: ms a free page stays before it is returned */
     uint32_t hugepages;   /* HMM_HUGEPAGES: where to ask for transparent huge pages */
     bool purge_thread;    /* HMM_PURGE_THREAD: the background purger (purger.c) */

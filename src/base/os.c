@@ -137,19 +137,28 @@ void hmm_os_yield(void)
     errno = saved;
 }
 
-void hmm_os_write(int fd, const char *buf, size_t len)
+int hmm_os_write(int fd, const char *buf, size_t len)
 {
-    int saved = errno;
+    int saved = errno, err = 0;
     while (len > 0) {
         ssize_t n = write(fd, buf, len);
         if (n < 0 && errno == EINTR)
             continue;
-        if (n <= 0)
+        if (n <= 0) {
+            err = n < 0 ? errno : EIO;
             break;
+        }
         buf += n;
         len -= (size_t)n;
     }
     errno = saved;
+    return err;
+}
+
+const char *hmm_os_error_text(int err)
+{
+    const char *s = strerrordesc_np(err);
+    return s ? s : "unknown error";
 }
 
 uint64_t hmm_os_random(void)
@@ -182,6 +191,8 @@ int hmm_os_create(const char *path)
 {
     int saved = errno;
     int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0)
+        fd = -errno;
     errno = saved;
     return fd;
 }

@@ -35,14 +35,18 @@ uint64_t hmm_os_now_ms(void);
 void hmm_os_deadline(struct timespec *ts, uint32_t ms);
 /* Lets another thread run (a lock's holder). */
 void hmm_os_yield(void);
-/* Writes all of buf to fd, ignoring errors (used for diagnostics). */
-void hmm_os_write(int fd, const char *buf, size_t len);
+/* Writes all of buf to fd: 0, or the error that stopped it (ENOSPC on a
+ * full disk; diagnostics ignore it). */
+int hmm_os_write(int fd, const char *buf, size_t len);
+/* The kernel's description of error err ("No space left on device"), in
+ * English and without allocating (strerror may translate, and allocate). */
+const char *hmm_os_error_text(int err);
 uint64_t hmm_os_random(void);
 /* A close-on-exec duplicate of fd numbered 64 or more, or fd itself when
  * that fails: a report written at exit then survives a program closing fd. */
 int hmm_os_keep_fd(int fd);
 /* Creates or truncates the file at path for writing (mode 0644, subject to
- * the umask); the descriptor, or -1. */
+ * the umask); the descriptor, or minus the error (-ENOENT, -EACCES). */
 int hmm_os_create(const char *path);
 /* Opens the file at path for reading; the descriptor, or -1. */
 int hmm_os_open_read(const char *path);

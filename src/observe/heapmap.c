@@ -45,7 +45,11 @@ static bool map_trylock(uint64_t pid)
 static void map_unlock(void) { __atomic_store_n(&stream.writer, 0, __ATOMIC_RELEASE); }
 
 /* A report to the stream's open descriptor. */
-static void out_start(hmm_out *o) { hmm_out_open(o, "", stream.fd, "heap map"); }
+static void out_start(hmm_out *o)
+{
+    hmm_out_open(o, "", stream.fd, "heap map");
+    hmm_expand_path(hmm_opt.heap_map, o->path, sizeof o->path);
+}
 
 /* True when stream.fd is this process's file, opening it if need be (first
  * use, or the first in a child that fork gave our descriptor). */
@@ -59,7 +63,8 @@ static bool map_open(uint64_t now, uint64_t pid)
     hmm_expand_path(hmm_opt.heap_map, path, sizeof path);
     stream.fd = hmm_os_create(path);
     if (stream.fd < 0) {
-        hmm_warn("cannot write the heap map to %s", path);
+        hmm_warn("cannot write the heap map to %s: %s", path, hmm_os_error_text(-stream.fd));
+        stream.fd = -1;
         hmm_opt.heap_map[0] = '\0';
         return false;
     }

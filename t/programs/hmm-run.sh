@@ -13,7 +13,7 @@ hr() {
     st=$?
 }
 
-echo "1..44"
+echo "1..48"
 
 hr --help
 check "--help exits 0" [ "$st" = 0 ]
@@ -131,5 +131,20 @@ check "a bad HMM_PURGE_DELAY is ignored (the command runs and exits 0)" \
     sh -c "[ $st = 0 ] && [ \"\$(cat '$tmp/out')\" = hello ]"
 check "... with one warning naming it" sh -c \
     "[ \$(wc -l <'$tmp/err') = 1 ] && grep -q '^libhmm: warning: ignoring HMM_PURGE_DELAY=soon' '$tmp/err'"
+
+# A report that cannot be written in full is warned of, with the reason,
+# on stderr (a copy of it: true, a GNU tool, closes stderr at exit).
+hr --leaks=/dev/full true
+check "--leaks=/dev/full: the command's status is kept (0), and one warning says why" \
+    sh -c "[ $st = 0 ] && [ \$(wc -l <'$tmp/err') = 1 ] && grep -qx 'libhmm: warning: cannot write the leak report to /dev/full: No space left on device (it is incomplete)' '$tmp/err'"
+hr --stats=/dev/full true
+check "--stats=/dev/full: one warning says why" \
+    grep -qx 'libhmm: warning: cannot write the statistics to /dev/full: No space left on device (it is incomplete)' "$tmp/err"
+hr --profile="$tmp/no-such-dir/p" "$abs_top_builddir/t/programs/leaky" plain
+check "--profile= into a missing directory: the warning gives the reason" \
+    grep -q "^libhmm: warning: cannot write the heap profile to $tmp/no-such-dir/p[.a-z]*: No such file or directory\$" "$tmp/err"
+hr --leaks="$tmp/no-such-dir/l" true
+check "--leaks= into a missing directory: the warning gives the reason" \
+    grep -qx "libhmm: warning: cannot write the leak report to $tmp/no-such-dir/l: No such file or directory" "$tmp/err"
 
 exit 0
