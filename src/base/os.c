@@ -246,10 +246,9 @@ bool hmm_os_exe_path(char *buf, size_t size)
     int saved = errno;
     ssize_t n = readlink("/proc/self/exe", buf, size - 1);
     errno = saved;
-    if (n <= 0 || (size_t)n >= size - 1)
-        return false;
-    buf[n] = '\0';
-    return true;
+    bool ok = n > 0 && (size_t)n < size - 1;
+    buf[ok ? n : 0] = '\0';
+    return ok;
 }
 
 bool hmm_os_catch_signal(int sig, void (*handler)(int))

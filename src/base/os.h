@@ -60,7 +60,7 @@ void hmm_os_close(int fd);
  * it. */
 void *hmm_os_map_file(const char *path, size_t *size);
 /* The absolute file name of the running program (readlink of
- * /proc/self/exe) in buf; false when it cannot be had. */
+ * /proc/self/exe) in buf; false, buf empty, when it cannot be had. */
 bool hmm_os_exe_path(char *buf, size_t size);
 /* Runs handler when signal sig arrives (system calls it interrupts are
  * restarted); false when it cannot. */

@@ -33,6 +33,7 @@ static struct {
      * parent's id there, left by a thread the child does not have: for
      * the child that is no writer. */
     uint64_t writer;
+    char path[HMM_PATH_MAX + 32]; /* fd's file, for the warnings */
 } stream = {.fd = -1};
 
 static bool map_trylock(uint64_t pid)
@@ -48,7 +49,7 @@ static void map_unlock(void) { __atomic_store_n(&stream.writer, 0, __ATOMIC_RELE
 static void out_start(hmm_out *o)
 {
     hmm_out_open(o, "", stream.fd, "heap map");
-    hmm_expand_path(hmm_opt.heap_map, o->path, sizeof o->path);
+    hmm_format(o->path, sizeof o->path, "%s", stream.path);
 }
 
 /* True when stream.fd is this process's file, opening it if need be (first
@@ -59,11 +60,11 @@ static bool map_open(uint64_t now, uint64_t pid)
         return true;
     if (stream.fd >= 0)
         hmm_os_close(stream.fd);
-    char path[sizeof hmm_opt.heap_map + 32];
-    hmm_expand_path(hmm_opt.heap_map, path, sizeof path);
-    stream.fd = hmm_os_create(path);
+    hmm_expand_path(hmm_opt.heap_map, stream.path, sizeof stream.path);
+    stream.fd = hmm_os_create(stream.path);
     if (stream.fd < 0) {
-        hmm_warn("cannot write the heap map to %s: %s", path, hmm_os_error_text(-stream.fd));
+        hmm_warn("cannot write the heap map to %s: %s", stream.path,
+                 hmm_os_error_text(-stream.fd));
         stream.fd = -1;
         hmm_opt.heap_map[0] = '\0';
         return false;

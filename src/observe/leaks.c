@@ -79,10 +79,11 @@ static void print_module_offset(hmm_out *out, void *pc)
     uintptr_t off = (uintptr_t)pc;
     if (eh->e_type == ET_DYN)
         off -= (uintptr_t)info.dli_fbase;
-    /* The loader names the program by its argv[0], which may be relative. */
+    /* The loader names the program by its argv[0], which may be relative;
+     * its absolute name is read once (one report at a time is written). */
+    static char exe[HMM_PATH_MAX];
     const char *name = info.dli_fname;
-    char exe[HMM_PATH_MAX];
-    if (name[0] != '/' && hmm_os_exe_path(exe, sizeof exe))
+    if (name[0] != '/' && (exe[0] || hmm_os_exe_path(exe, sizeof exe)))
         name = exe;
     hmm_out_printf(out, " in %s+0x%lx", name, (unsigned long)off);
 }
